@@ -1,0 +1,36 @@
+"""Typed identifiers: a ticket's stream id is derived from its ref, deterministically."""
+
+from __future__ import annotations
+
+import re
+from typing import NewType
+from uuid import UUID, uuid5
+
+from engine.errors import CommandValidationError
+
+TicketRef = NewType("TicketRef", str)
+
+#: Namespace for DeskLedger's uuid5 ids; never change it, or refs map to new streams.
+NAMESPACE = UUID("9f3c2d4e-6b1a-5c7d-8e9f-0a1b2c3d4e5f")
+
+_REF_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
+
+
+def ticket_ref(value: str, field: str = "ref") -> TicketRef:
+    """Validate a human ticket reference (``INC0001234``) and return it typed."""
+    if not isinstance(value, str) or not _REF_PATTERN.match(value):
+        raise CommandValidationError(
+            field,
+            f"invalid ticket ref {value!r} (letters, digits, '-' or '_', starting with a letter)",
+        )
+    return TicketRef(value)
+
+
+def ticket_id(ref: str) -> UUID:
+    """The stream id of the ticket with this ref: the same ref always maps to the same id."""
+    return uuid5(NAMESPACE, f"ticket:{ref}")
+
+
+def policy_registry_id() -> UUID:
+    """The stream id of the store's single policy registry."""
+    return uuid5(NAMESPACE, "policy-registry")

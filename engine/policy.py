@@ -1,0 +1,327 @@
+"""The policy: priority matrix, lifecycle settings, business calendars and SLA definitions.
+
+A policy document (SPEC §7) is validated in full before anything runs; every problem is a
+:class:`~engine.errors.PolicyError` naming the offending key path
+(``slas[2].calendar: unknown calendar 'office'``). Loading a policy into a store records a new
+version (see :mod:`engine.policy_registry`); tickets pin the version they ran under.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from engine.durations import format_duration, parse_duration
+from engine.errors import PolicyError
+
+HOLD_REASONS = (
+    "awaiting_caller",
+    "awaiting_vendor",
+    "awaiting_problem",
+    "awaiting_change",
+    "awaiting_evidence",
+)
+TICKET_KINDS = ("incident", "service_request")
+
+DEFAULT_MATRIX: dict[int, dict[int, int]] = {
+    1: {1: 1, 2: 2, 3: 3},
+    2: {1: 2, 2: 3, 3: 4},
+    3: {1: 3, 2: 4, 3: 5},
+}
+DEFAULT_CALENDARS: dict[str, Any] = {"24x7": {"timezone": "UTC", "hours": "always"}}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _duration(value: object) -> timedelta:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(seconds=value)
+    try:
+        return parse_duration(str(value))
+    except TypeError as error:
+        raise ValueError(str(error)) from None
+
+
+class _Lifecycle(_Strict):
+    auto_close_after: str | int | None = None
+
+    @field_validator("auto_close_after")
+    @classmethod
+    def _valid_duration(cls, value: str | int | None) -> str | int | None:
+        if value is not None:
+            _duration(value)
+        return value
+
+
+class _AppliesTo(_Strict):
+    ticket_kind: Literal["incident", "service_request"] | None = None
+    priority: list[int] | None = None
+    category: list[str] | str | None = None
+    group: list[str] | str | None = None
+
+    @field_validator("priority")
+    @classmethod
+    def _valid_priorities(cls, value: list[int] | None) -> list[int] | None:
+        for item in value or []:
+            if not 1 <= item <= 5:
+                raise ValueError(f"priority {item} is not between 1 and 5")
+        return value
+
+
+class _Sla(_Strict):
+    name: str
+    kind: Literal["response", "resolution"]
+    applies_to: _AppliesTo = _AppliesTo()
+    target: str | int
+    calendar: str = "24x7"
+    pause_on: list[str] = []
+    warn_at: list[int] = [50, 75, 90]
+
+    @field_validator("target")
+    @classmethod
+    def _valid_target(cls, value: str | int) -> str | int:
+        if _duration(value) <= timedelta(0):
+            raise ValueError("target must be positive")
+        return value
+
+    @field_validator("pause_on")
+    @classmethod
+    def _valid_reasons(cls, value: list[str]) -> list[str]:
+        for reason in value:
+            if reason not in HOLD_REASONS:
+                raise ValueError(
+                    f"unknown hold reason {reason!r} (one of {', '.join(HOLD_REASONS)})"
+                )
+        return value
+
+    @field_validator("warn_at")
+    @classmethod
+    def _valid_thresholds(cls, value: list[int]) -> list[int]:
+        for threshold in value:
+            if not 0 < threshold < 100:
+                raise ValueError(f"warning threshold {threshold} must be between 1 and 99 percent")
+        return sorted(set(value))
+
+
+class _MajorIncidents(_Strict):
+    declarers: list[str] | None = None
+
+
+class _Document(_Strict):
+    priority_matrix: dict[int, dict[int, int]] | None = None
+    lifecycle: _Lifecycle = _Lifecycle()
+    calendars: dict[str, dict[str, Any]] = {}
+    slas: list[_Sla] = []
+    major_incidents: _MajorIncidents = _MajorIncidents()
+
+
+@dataclass(frozen=True)
+class SlaDefinition:
+    """One SLA: which tickets it applies to, its target, calendar and pausing hold reasons."""
+
+    name: str
+    kind: str
+    target: timedelta
+    calendar: str
+    pause_on: tuple[str, ...]
+    warn_at: tuple[int, ...]
+    ticket_kind: str | None = None
+    priorities: tuple[int, ...] | None = None
+    categories: tuple[str, ...] | None = None
+    groups: tuple[str, ...] | None = None
+
+    def applies(
+        self, *, ticket_kind: str, priority: int, category: str | None, group: str | None
+    ) -> bool:
+        """Whether this SLA applies to a ticket with these attributes."""
+        if self.ticket_kind is not None and self.ticket_kind != ticket_kind:
+            return False
+        if self.priorities is not None and priority not in self.priorities:
+            return False
+        if self.categories is not None and category not in self.categories:
+            return False
+        return self.groups is None or group in self.groups
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A validated policy. ``document`` is its canonical JSON-able form, ``digest`` its hash."""
+
+    document: dict[str, Any]
+    matrix: dict[int, dict[int, int]] = field(default_factory=lambda: DEFAULT_MATRIX)
+    auto_close_after: timedelta | None = None
+    calendars: dict[str, dict[str, Any]] = field(default_factory=lambda: dict(DEFAULT_CALENDARS))
+    slas: tuple[SlaDefinition, ...] = ()
+    declarers: frozenset[str] | None = None
+    version: int = 0
+
+    @property
+    def digest(self) -> str:
+        encoded = json.dumps(self.document, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(encoded.encode()).hexdigest()
+
+    def priority(self, impact: int, urgency: int) -> int:
+        """priority = matrix[impact][urgency] (SPEC §3)."""
+        return self.matrix[impact][urgency]
+
+    def with_version(self, version: int) -> Policy:
+        return Policy(
+            document=self.document,
+            matrix=self.matrix,
+            auto_close_after=self.auto_close_after,
+            calendars=self.calendars,
+            slas=self.slas,
+            declarers=self.declarers,
+            version=version,
+        )
+
+
+def _as_list(value: list[str] | str | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _path(location: tuple[int | str, ...]) -> str:
+    path = ""
+    for part in location:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part.startswith("function-") or part in {"list[int]", "str", "int"}:
+            continue
+        else:
+            path += f".{part}" if path else part
+    return path
+
+
+def _check_matrix(matrix: dict[int, dict[int, int]]) -> None:
+    for impact in (1, 2, 3):
+        if impact not in matrix:
+            raise PolicyError(f"priority_matrix.{impact}", "missing impact row")
+        row = matrix[impact]
+        for urgency in (1, 2, 3):
+            if urgency not in row:
+                raise PolicyError(f"priority_matrix.{impact}.{urgency}", "missing urgency cell")
+            if not 1 <= row[urgency] <= 5:
+                raise PolicyError(
+                    f"priority_matrix.{impact}.{urgency}",
+                    f"priority {row[urgency]} is not between 1 and 5",
+                )
+        extra = set(row) - {1, 2, 3}
+        if extra:
+            raise PolicyError(f"priority_matrix.{impact}", f"unknown urgency {min(extra)}")
+    extra_rows = set(matrix) - {1, 2, 3}
+    if extra_rows:
+        raise PolicyError("priority_matrix", f"unknown impact {min(extra_rows)}")
+
+
+def _check_calendars(calendars: dict[str, dict[str, Any]]) -> None:
+    if not calendars:
+        return
+    from engine.calendar import BusinessCalendar, CalendarError  # noqa: PLC0415
+
+    for name, mapping in calendars.items():
+        try:
+            BusinessCalendar.from_mapping(mapping, name=name)
+        except CalendarError as error:
+            where, _, problem = str(error).partition(": ")
+            if not problem:
+                where, problem = "", where
+            path = f"calendars.{name}" + (f".{where}" if where else "")
+            raise PolicyError(path, problem) from None
+
+
+def parse_policy(raw: Mapping[str, Any] | None) -> Policy:
+    """Validate a policy mapping (the parsed YAML) and return the runtime :class:`Policy`."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, Mapping):
+        raise PolicyError("", "a policy must be a mapping of keys such as 'slas' and 'calendars'")
+    try:
+        document = _Document.model_validate(dict(raw))
+    except ValidationError as error:
+        first = error.errors()[0]
+        raise PolicyError(_path(tuple(first["loc"])), first["msg"]) from None
+
+    matrix = document.priority_matrix or DEFAULT_MATRIX
+    _check_matrix(matrix)
+    calendars = dict(DEFAULT_CALENDARS)
+    calendars.update(document.calendars)
+    _check_calendars(document.calendars)
+
+    slas: list[SlaDefinition] = []
+    names: set[str] = set()
+    for index, sla in enumerate(document.slas):
+        if sla.name in names:
+            raise PolicyError(f"slas[{index}].name", f"duplicate SLA name {sla.name!r}")
+        names.add(sla.name)
+        if sla.calendar not in calendars:
+            raise PolicyError(f"slas[{index}].calendar", f"unknown calendar {sla.calendar!r}")
+        slas.append(
+            SlaDefinition(
+                name=sla.name,
+                kind=sla.kind,
+                target=_duration(sla.target),
+                calendar=sla.calendar,
+                pause_on=tuple(sla.pause_on),
+                warn_at=tuple(sla.warn_at),
+                ticket_kind=sla.applies_to.ticket_kind,
+                priorities=tuple(sla.applies_to.priority) if sla.applies_to.priority else None,
+                categories=_as_list(sla.applies_to.category),
+                groups=_as_list(sla.applies_to.group),
+            )
+        )
+
+    auto_close = document.lifecycle.auto_close_after
+    canonical: dict[str, Any] = {
+        "priority_matrix": {
+            str(i): {str(u): p for u, p in row.items()} for i, row in matrix.items()
+        },
+        "lifecycle": {
+            "auto_close_after": format_duration(_duration(auto_close)) if auto_close else None
+        },
+        "calendars": json.loads(json.dumps(calendars, default=str)),
+        "slas": [
+            {
+                "name": s.name,
+                "kind": s.kind,
+                "applies_to": {
+                    "ticket_kind": s.ticket_kind,
+                    "priority": list(s.priorities) if s.priorities else None,
+                    "category": list(s.categories) if s.categories else None,
+                    "group": list(s.groups) if s.groups else None,
+                },
+                "target": format_duration(s.target),
+                "calendar": s.calendar,
+                "pause_on": list(s.pause_on),
+                "warn_at": list(s.warn_at),
+            }
+            for s in slas
+        ],
+        "major_incidents": {"declarers": document.major_incidents.declarers},
+    }
+    return Policy(
+        document=canonical,
+        matrix=matrix,
+        auto_close_after=_duration(auto_close) if auto_close else None,
+        calendars=calendars,
+        slas=tuple(slas),
+        declarers=(
+            frozenset(document.major_incidents.declarers)
+            if document.major_incidents.declarers is not None
+            else None
+        ),
+    )
+
+
+def default_policy() -> Policy:
+    """The policy in force when none was loaded: the §3 matrix, a 24x7 calendar, no SLAs."""
+    return parse_policy({})
