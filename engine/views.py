@@ -1,0 +1,76 @@
+"""Read-side shapes of a ticket: the JSON field names of SPEC §9."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from engine.ticket import Ticket
+
+TICKET_FIELDS = (
+    "ref",
+    "kind",
+    "state",
+    "priority",
+    "impact",
+    "urgency",
+    "assignment_group",
+    "assignee",
+    "tier",
+    "hold_reason",
+    "reassignment_count",
+    "reopen_count",
+    "opened_at",
+    "resolved_at",
+    "closed_at",
+    "major",
+    "parent",
+    "version",
+    "made_sla",
+)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def ticket_view(ticket: Ticket) -> dict[str, Any]:
+    """The §9 fields of a ticket, plus the descriptive ones a person reading it wants."""
+    return {
+        "ref": ticket.ref,
+        "kind": ticket.kind,
+        "state": ticket.state,
+        "priority": ticket.priority,
+        "impact": ticket.impact,
+        "urgency": ticket.urgency,
+        "assignment_group": ticket.assignment_group,
+        "assignee": ticket.assignee,
+        "tier": ticket.tier,
+        "hold_reason": ticket.hold_reason,
+        "reassignment_count": ticket.reassignment_count,
+        "reopen_count": ticket.reopen_count,
+        "opened_at": _iso(ticket.opened_at),
+        "resolved_at": _iso(ticket.resolved_at),
+        "closed_at": _iso(ticket.closed_at),
+        "major": ticket.major,
+        "parent": ticket.parent,
+        "version": ticket.version,
+        "made_sla": made_sla(ticket),
+        "title": ticket.title,
+        "caller": ticket.caller,
+        "channel": ticket.channel,
+        "category": ticket.category,
+        "resolution_code": ticket.resolution_code,
+        "children": list(ticket.children),
+        "problem": ticket.problem,
+        "escalation_count": ticket.escalation_count,
+        "policy_version": ticket.policy_version,
+    }
+
+
+def made_sla(ticket: Ticket) -> bool | None:
+    """True when none of the ticket's SLA timers breached; None when it has no timers."""
+    timers = getattr(ticket, "sla_timers", None)
+    if not timers:
+        return None
+    return not any(getattr(timer, "breached_at", None) is not None for timer in timers)
