@@ -12,7 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from adapters.scenario import ScenarioError, run_scenario
 from adapters.stores import StoreUnavailableError
 from engine import commands as cmd
 from engine.application import Desk
+from engine.durations import format_duration
 from engine.envelope import envelope
 from engine.errors import DeskLedgerError, PolicyError
 from engine.policy import parse_policy
@@ -201,7 +202,7 @@ def _ticket_table(rows: list[dict[str, Any]], title: str) -> Table:
 
 def _run_show(args: argparse.Namespace) -> int:
     as_of = _instant(args.as_of, "--as-of") if args.as_of else None
-    view = ticket_view(_desk(args).get_ticket(args.ref, as_of=as_of))
+    view = _desk(args).view(args.ref, as_of=as_of)
     if args.json:
         _emit_json(view)
         return EXIT_OK
@@ -216,7 +217,8 @@ def _run_show(args: argparse.Namespace) -> int:
 
 def _run_tickets(args: argparse.Namespace) -> int:
     as_of = _instant(args.as_of, "--as-of") if args.as_of else None
-    rows = [ticket_view(t) for t in _desk(args).tickets(as_of=as_of)]
+    desk = _desk(args)
+    rows = [ticket_view(t, desk.sla_status(t, as_of)) for t in desk.tickets(as_of=as_of)]
     if args.state:
         rows = [r for r in rows if r["state"] == args.state]
     if args.group:
@@ -227,6 +229,80 @@ def _run_tickets(args: argparse.Namespace) -> int:
         _emit_json(rows)
     else:
         out.print(_ticket_table(rows, f"{len(rows)} tickets"))
+    return EXIT_OK
+
+
+def _run_sla(args: argparse.Namespace) -> int:
+    if args.what_if:
+        return _run_what_if(args)
+    desk = _desk(args)
+    as_of = _instant(args.as_of, "--as-of") if args.as_of else None
+    tickets = [desk.get_ticket(args.ref, as_of=as_of)] if args.ref else desk.tickets(as_of=as_of)
+    rows = [
+        {"ref": ticket.ref, **status.as_dict()}
+        for ticket in tickets
+        for status in desk.sla_status(ticket, as_of)
+    ]
+    if args.json:
+        _emit_json(rows)
+        return EXIT_OK
+    table = Table(title="SLA timers" + (f" as of {as_of.isoformat()}" if as_of else ""))
+    for column in ("ref", "name", "kind", "stage", "elapsed", "target", "due_at", "breached_at"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            row["ref"],
+            str(row["name"]),
+            str(row["kind"]),
+            str(row["stage"]),
+            format_duration(timedelta(seconds=float(str(row["elapsed_seconds"])))),
+            format_duration(timedelta(seconds=int(str(row["target_seconds"])))),
+            str(row["due_at"] or ""),
+            str(row["breached_at"] or ""),
+        )
+    out.print(table)
+    return EXIT_OK
+
+
+def _run_what_if(args: argparse.Namespace) -> int:
+    raw = _read_yaml(args.what_if, "policy")
+    opened_from = _instant(args.opened_from, "--from") if args.opened_from else None
+    opened_to = _instant(args.opened_to, "--to") if args.opened_to else None
+    as_of = _instant(args.as_of, "--as-of") if args.as_of else None
+    report = _desk(args).what_if(raw, at=as_of, opened_from=opened_from, opened_to=opened_to)
+    if args.json:
+        _emit_json(report.as_dict())
+        return EXIT_OK
+    changes = Table(title=f"verdicts that would change under {args.what_if}")
+    for column in ("ref", "sla", "now", "what-if", "breached_at now", "breached_at what-if"):
+        changes.add_column(column)
+    for c in report.changes:
+        changes.add_row(
+            c.ref,
+            c.sla,
+            c.actual or "(n/a)",
+            c.what_if or "(n/a)",
+            c.actual_breached_at.isoformat() if c.actual_breached_at else "",
+            c.what_if_breached_at.isoformat() if c.what_if_breached_at else "",
+        )
+    out.print(changes)
+    compliance = Table(title="SLA compliance (achieved / completed)")
+    for column in ("sla", "now", "what-if"):
+        compliance.add_column(column)
+
+    def rate(side: dict[str, Any], name: str) -> str:
+        tally = side.get(name)
+        if tally is None or tally.rate is None:
+            return "-"
+        return f"{tally.rate:.1%} ({tally.achieved}/{tally.completed})"
+
+    for name in sorted(set(report.actual) | set(report.what_if)):
+        compliance.add_row(name, rate(report.actual, name), rate(report.what_if, name))
+    out.print(compliance)
+    out.print(
+        f"{report.tickets} tickets re-scored, {len(report.changes)} verdicts differ; "
+        "nothing was written"
+    )
     return EXIT_OK
 
 
@@ -383,6 +459,15 @@ def build_parser() -> argparse.ArgumentParser:
     tickets.add_argument("--as-of")
     _add_json(tickets)
     tickets.set_defaults(handler=_run_tickets)
+
+    sla = sub.add_parser("sla", help="SLA timers of one ticket or all; --what-if POLICY")
+    sla.add_argument("ref", nargs="?")
+    sla.add_argument("--as-of")
+    sla.add_argument("--what-if", metavar="POLICY", help="re-score history under this policy")
+    sla.add_argument("--from", dest="opened_from", help="what-if: tickets opened from T")
+    sla.add_argument("--to", dest="opened_to", help="what-if: tickets opened before T")
+    _add_json(sla)
+    sla.set_defaults(handler=_run_sla)
 
     audit = sub.add_parser("audit", help="a ticket's history, event by event")
     audit.add_argument("ref")

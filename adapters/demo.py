@@ -64,7 +64,7 @@ def run_demo(database: Path, console: Console, directory: Path = SCENARIO_DIR) -
     for column in columns:
         table.add_column(column)
     for ticket in desk.tickets():
-        view = ticket_view(ticket)
+        view = ticket_view(ticket, desk.sla_status(ticket))
         table.add_row(*("" if view[c] is None else str(view[c]) for c in columns))
     console.print(table)
 

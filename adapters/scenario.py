@@ -21,6 +21,7 @@ import yaml
 from engine.application import Desk
 from engine.durations import parse_duration
 from engine.errors import DeskLedgerError, TicketNotFoundError
+from engine.sla import TimerStatus
 from engine.views import ticket_view
 
 log = structlog.get_logger("deskledger.scenario")
@@ -57,6 +58,7 @@ class ScenarioResult:
     checks: int = 0
     failures: list[Failure] = field(default_factory=list)
     errors: dict[int, DeskLedgerError] = field(default_factory=dict)
+    end: datetime | None = None
 
     @property
     def ok(self) -> bool:
@@ -181,6 +183,7 @@ def run_scenario(desk: Desk, path: Path) -> ScenarioResult:
         except DeskLedgerError as error:
             result.errors[number] = error
             log.info("scenario.step_rejected", step=number, error=str(error))
+    result.end = now
     _check(desk, document.get("expect") or [], result, path)
     return result
 
@@ -233,6 +236,37 @@ def _same(expected: Any, actual: Any) -> bool:
     return bool(expected == actual)
 
 
+def _check_sla(
+    expected: Any,
+    statuses: list[TimerStatus],
+    result: ScenarioResult,
+    *,
+    path: Path,
+    where: str,
+    label: str,
+) -> None:
+    if not isinstance(expected, Mapping):
+        raise ScenarioError(path, where, "map SLA names to expected timer fields")
+    timers = {s.name: s.as_dict() for s in statuses if s.stage != "cancelled"}
+    timers.update({s.name: s.as_dict() for s in statuses if s.name not in timers})
+    for name, fields in expected.items():
+        if not isinstance(fields, Mapping):
+            raise ScenarioError(path, f"{where}.{name}", "expected a mapping of timer fields")
+        timer = timers.get(str(name))
+        if timer is None:
+            result.checks += 1
+            result.failures.append(Failure(f"{label} SLA {name!r}", "a timer", "no such timer"))
+            continue
+        for key, value in fields.items():
+            result.checks += 1
+            if key not in timer:
+                raise ScenarioError(path, f"{where}.{name}.{key}", "unknown timer field")
+            if not _same(value, timer[key]):
+                result.failures.append(
+                    Failure(f"{label} SLA {name!r} {key}", _plain(value), timer[key])
+                )
+
+
 def _check_ticket(
     desk: Desk, expectation: Mapping[str, Any], result: ScenarioResult, path: Path, where: str
 ) -> None:
@@ -244,13 +278,18 @@ def _check_ticket(
     )
     label = f"{ref}" + (f" as of {as_of.astimezone(UTC).isoformat()}" if as_of else "")
     try:
-        view = ticket_view(desk.get_ticket(ref, as_of=as_of))
+        ticket = desk.get_ticket(ref, as_of=as_of)
     except TicketNotFoundError:
         result.checks += 1
         result.failures.append(Failure(f"{label} exists", True, False))
         return
+    statuses = desk.sla_status(ticket, as_of if as_of is not None else result.end)
+    view = ticket_view(ticket, statuses)
     for key, expected in expectation.items():
         if key in {"ticket", "as_of"}:
+            continue
+        if key == "sla":
+            _check_sla(expected, statuses, result, path=path, where=f"{where}.sla", label=label)
             continue
         result.checks += 1
         if key not in view:

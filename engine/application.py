@@ -22,20 +22,25 @@ from eventsourcing.persistence import RecordConflictError
 from eventsourcing.utils import EnvType, get_topic
 
 from engine import commands as cmd
+from engine.calendar import BusinessCalendar
 from engine.chain import Chained, LedgerEvent, Stamp
 from engine.clock import Clock
 from engine.errors import (
     CommandValidationError,
     ConcurrencyError,
     DuplicateTicketError,
+    PolicyError,
     TicketNotFoundError,
 )
 from engine.events import TicketEvent, TicketOpened
 from engine.ids import policy_registry_id, ticket_id
-from engine.policy import Policy, parse_policy
+from engine.policy import Policy, SlaDefinition, parse_policy
 from engine.policy_registry import PolicyRegistry
+from engine.sla import Milestone, TimerStatus, due_milestones, evaluate
 from engine.ticket import OPEN_STATES, RESOLVED_BY_PARENT, UNSET, Ticket
 from engine.verify import Verifier, VerifyReport
+from engine.views import ticket_view
+from engine.whatif import WhatIfReport, what_if
 
 SYSTEM_ACTOR = "system"
 
@@ -72,6 +77,7 @@ class Desk(Application[UUID]):
         self.wall_clock = wall_clock or clock
         self._policy_cache: dict[int, Policy] = {}
         self._batch: dict[UUID, Chained] | None = None
+        self._calendars: dict[tuple[int, str], BusinessCalendar] = {}
 
     # ------------------------------------------------------------------ unit of work
 
@@ -230,7 +236,22 @@ class Desk(Application[UUID]):
             assignee=command.assignee,
             affected_users=command.affected_users,
         )
+        for definition in self._applicable(ticket, policy):
+            ticket.start_timer(stamp, definition, policy_version=policy.version)
         return self._save(ticket)
+
+    @staticmethod
+    def _applicable(ticket: Ticket, policy: Policy) -> list[SlaDefinition]:
+        return [
+            definition
+            for definition in policy.slas
+            if definition.applies(
+                ticket_kind=ticket.kind,
+                priority=ticket.priority,
+                category=ticket.category,
+                group=ticket.assignment_group,
+            )
+        ]
 
     @staticmethod
     def _priority(policy: Policy, impact: int, urgency: int, ref: str) -> int:
@@ -309,9 +330,28 @@ class Desk(Application[UUID]):
         impact = ticket.impact if command.impact is None else command.impact
         urgency = ticket.urgency if command.urgency is None else command.urgency
         priority = self._priority(self.policy(), impact, urgency, ticket.ref)
+        before = ticket.priority
         ticket.reprioritize(
             stamp, impact=impact, urgency=urgency, priority=priority, reason=command.reason
         )
+        if ticket.priority != before:
+            self._retarget(ticket, stamp)
+
+    def _retarget(self, ticket: Ticket, stamp: Stamp) -> None:
+        """Priority changed: cancel timers that no longer apply, start those that now apply
+        retroactively from the opening, and record what they already passed (SPEC §4)."""
+        policy = self.policy(ticket.policy_version)
+        applicable = {d.name: d for d in self._applicable(ticket, policy)}
+        for timer in ticket.active_timers():
+            if timer.name not in applicable:
+                ticket.cancel_timer(stamp, timer.name, f"priority is now {ticket.priority}")
+        running = {t.name for t in ticket.active_timers()}
+        for name, definition in applicable.items():
+            if name not in running:
+                ticket.start_timer(
+                    stamp, definition, policy_version=policy.version, retroactive=True
+                )
+        self._record_milestones(ticket, stamp.occurred_at)
 
     @staticmethod
     def _escalate(ticket: Ticket, command: cmd.Escalate, stamp: Stamp) -> None:
@@ -365,8 +405,28 @@ class Desk(Application[UUID]):
             children.extend([*touched, child])
         return children
 
+    def _record_milestones(self, ticket: Ticket, until: datetime) -> None:
+        """Record SLA warnings and breaches that fell before ``until`` (at their instant, or
+        at the ticket's last event time if that is later: the stream stays in time order)."""
+        found: list[Milestone] = []
+        for timer in ticket.active_timers():
+            calendar = self.calendar(timer.policy_version, timer.calendar)
+            found.extend(due_milestones(timer, ticket.phases, calendar, until))
+        found.sort(key=lambda m: (m.instant, m.threshold is None, m.threshold or 0))
+        for milestone in found:
+            last = ticket.last_occurred_at
+            occurred = milestone.instant if last is None or milestone.instant > last else last
+            ticket.record_milestone(
+                Stamp(occurred_at=occurred, actor=SYSTEM_ACTOR, recorded_at=self.wall_clock.now()),
+                milestone,
+            )
+
     def _catch_up(self, ticket: Ticket, until: datetime) -> list[Ticket]:
-        """Record what the clock made due on ``ticket`` before ``until`` (auto-close)."""
+        """Record what the clock made due on ``ticket`` before ``until``: SLA milestones,
+        then the automatic close ``lifecycle.auto_close_after`` after resolution."""
+        if ticket.is_final:
+            return []
+        self._record_milestones(ticket, until)
         if ticket.state != "resolved" or ticket.major or ticket.resolved_at is None:
             return []
         after = self.policy(ticket.policy_version).auto_close_after
@@ -438,6 +498,16 @@ class Desk(Application[UUID]):
         self._save(registry)
         return registry.current()
 
+    def calendar(self, version: int, name: str) -> BusinessCalendar:
+        """The calendar ``name`` as policy ``version`` defined it (pinned; cached)."""
+        key = (version, name)
+        if key not in self._calendars:
+            mapping = self.policy(version).calendars.get(name)
+            if mapping is None:
+                raise PolicyError(f"calendars.{name}", f"not defined in policy version {version}")
+            self._calendars[key] = BusinessCalendar.from_mapping(mapping, name=name)
+        return self._calendars[key]
+
     def policy(self, version: int | None = None) -> Policy:
         """The policy of ``version`` (default: the current one; 0: the built-in default)."""
         if version is not None and version in self._policy_cache:
@@ -491,6 +561,36 @@ class Desk(Application[UUID]):
         if not events:
             raise TicketNotFoundError(ref)
         return events
+
+    def sla_status(self, ticket: Ticket, at: datetime | None = None) -> list[TimerStatus]:
+        """Every SLA timer of ``ticket`` evaluated at ``at`` (default: the clock's now)."""
+        moment = at if at is not None else self.clock.now()
+        return [
+            evaluate(
+                timer, ticket.phases, self.calendar(timer.policy_version, timer.calendar), moment
+            )
+            for timer in ticket.sla_timers
+        ]
+
+    def view(self, ref: str, *, as_of: datetime | None = None) -> dict[str, Any]:
+        """A ticket's §9 fields (now, or as of an instant), with ``made_sla`` evaluated."""
+        ticket = self.get_ticket(ref, as_of=as_of)
+        return ticket_view(ticket, self.sla_status(ticket, as_of))
+
+    def what_if(
+        self,
+        raw: Mapping[str, Any] | Policy,
+        *,
+        at: datetime | None = None,
+        opened_from: datetime | None = None,
+        opened_to: datetime | None = None,
+    ) -> WhatIfReport:
+        """Re-score the history under another policy; writes nothing (see engine.whatif)."""
+        policy = raw if isinstance(raw, Policy) else parse_policy(raw)
+        moment = at if at is not None else self.clock.now()
+        tickets = self.tickets(as_of=at)
+        pairs = ((t, self.sla_status(t, moment)) for t in tickets)
+        return what_if(pairs, policy, moment, opened_from=opened_from, opened_to=opened_to)
 
     def store_id(self) -> str:
         """A stable id of this store: derived from the hash of the first event in its log."""

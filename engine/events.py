@@ -12,11 +12,13 @@ they never read a clock, random numbers or configuration.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from eventsourcing.domain import Aggregate
 
 from engine.chain import LedgerEvent
+from engine.sla import SlaTimer
 
 if TYPE_CHECKING:
     from engine.ticket import Ticket
@@ -68,7 +70,7 @@ class TicketOpened(TicketEvent, Aggregate.Created):
         ticket.assignee = self.assignee
         ticket.affected_users = self.affected_users
         ticket.policy_version = self.policy_version
-        ticket.state = "new"
+        ticket.enter("new", self.occurred_at)
         ticket.opened_at = self.occurred_at
 
 
@@ -88,7 +90,7 @@ class Assigned(TicketEvent):
 
 class WorkStarted(TicketEvent):
     def _apply(self, ticket: Ticket) -> None:
-        ticket.state = "in_progress"
+        ticket.enter("in_progress", self.occurred_at)
 
 
 class PutOnHold(TicketEvent):
@@ -96,8 +98,7 @@ class PutOnHold(TicketEvent):
     comment: str | None
 
     def _apply(self, ticket: Ticket) -> None:
-        ticket.state = "on_hold"
-        ticket.hold_reason = self.hold_reason
+        ticket.enter("on_hold", self.occurred_at, self.hold_reason)
         ticket.hold_count += 1
 
 
@@ -107,8 +108,7 @@ class Resumed(TicketEvent):
     by_caller_reply: bool
 
     def _apply(self, ticket: Ticket) -> None:
-        ticket.state = "in_progress"
-        ticket.hold_reason = None
+        ticket.enter("in_progress", self.occurred_at)
 
 
 class Resolved(TicketEvent):
@@ -118,8 +118,7 @@ class Resolved(TicketEvent):
     by_parent: str | None
 
     def _apply(self, ticket: Ticket) -> None:
-        ticket.state = "resolved"
-        ticket.hold_reason = None
+        ticket.enter("resolved", self.occurred_at)
         ticket.resolution_code = self.code
         ticket.resolution_notes = self.notes
         ticket.knowledge = self.knowledge
@@ -131,7 +130,7 @@ class Reopened(TicketEvent):
     by_parent: str | None
 
     def _apply(self, ticket: Ticket) -> None:
-        ticket.state = "in_progress"
+        ticket.enter("in_progress", self.occurred_at)
         ticket.reopen_count += 1
         ticket.resolution_code = None
         ticket.resolution_notes = None
@@ -143,14 +142,13 @@ class Closed(TicketEvent):
     automatically: bool
 
     def _apply(self, ticket: Ticket) -> None:
-        ticket.state = "closed"
+        ticket.enter("closed", self.occurred_at)
         ticket.closed_at = self.occurred_at
 
 
 class Canceled(TicketEvent):
     def _apply(self, ticket: Ticket) -> None:
-        ticket.state = "canceled"
-        ticket.hold_reason = None
+        ticket.enter("canceled", self.occurred_at)
         ticket.closed_at = self.occurred_at
 
 
@@ -241,3 +239,71 @@ class ProblemLinked(TicketEvent):
 
     def _apply(self, ticket: Ticket) -> None:
         ticket.problem = self.problem
+
+
+class SlaTimerStarted(TicketEvent):
+    """A timer of an SLA that applies to the ticket, pinned to a policy version.
+
+    ``retroactive`` timers were started by a priority change and run from the opening.
+    """
+
+    name: str
+    kind: str
+    target_seconds: int
+    calendar: str
+    pause_on: list[str]
+    warn_at: list[int]
+    policy_version: int
+    started_at: datetime
+    retroactive: bool
+
+    def _apply(self, ticket: Ticket) -> None:
+        ticket.sla_timers.append(
+            SlaTimer(
+                name=self.name,
+                kind=self.kind,
+                target_seconds=self.target_seconds,
+                calendar=self.calendar,
+                pause_on=tuple(self.pause_on),
+                warn_at=tuple(self.warn_at),
+                policy_version=self.policy_version,
+                started_at=self.started_at,
+                retroactive=self.retroactive,
+            )
+        )
+
+
+class SlaTimerCancelled(TicketEvent):
+    """The SLA no longer applies (the priority changed)."""
+
+    name: str
+
+    def _apply(self, ticket: Ticket) -> None:
+        timer = ticket.active_timer(self.name)
+        if timer is not None:
+            timer.cancelled_at = self.occurred_at
+
+
+class SlaWarningReached(TicketEvent):
+    """A timer's elapsed time reached ``threshold`` percent of its target at ``reached_at``."""
+
+    name: str
+    threshold: int
+    reached_at: datetime
+
+    def _apply(self, ticket: Ticket) -> None:
+        timer = ticket.active_timer(self.name)
+        if timer is not None:
+            timer.warnings_recorded.append(self.threshold)
+
+
+class SlaBreached(TicketEvent):
+    """A timer passed its target; ``breached_at`` is the exact instant (its due time)."""
+
+    name: str
+    breached_at: datetime
+
+    def _apply(self, ticket: Ticket) -> None:
+        timer = ticket.active_timer(self.name)
+        if timer is not None:
+            timer.breach_recorded = self.breached_at

@@ -24,7 +24,8 @@ from engine.errors import (
     TicketFinalError,
 )
 from engine.ids import ticket_id
-from engine.policy import HOLD_REASONS, TICKET_KINDS
+from engine.policy import HOLD_REASONS, TICKET_KINDS, SlaDefinition
+from engine.sla import Milestone, Phase, SlaTimer
 
 STATES = ("new", "in_progress", "on_hold", "resolved", "closed", "canceled")
 FINAL_STATES = frozenset({"closed", "canceled"})
@@ -98,7 +99,25 @@ class Ticket(Chained):
         self.opened_at: datetime | None = None
         self.resolved_at: datetime | None = None
         self.closed_at: datetime | None = None
+        self.phases: list[Phase] = []
+        self.sla_timers: list[SlaTimer] = []
         self._init_chain()
+
+    def enter(self, state: str, at: datetime, hold_reason: str | None = None) -> None:
+        """Mutator helper: the ticket enters ``state`` at ``at`` (kept for SLA timing)."""
+        self.state = state
+        self.hold_reason = hold_reason
+        self.phases.append(Phase(at, state, hold_reason))
+
+    def active_timer(self, name: str) -> SlaTimer | None:
+        """The latest timer of this SLA that was not cancelled by a priority change."""
+        for timer in reversed(self.sla_timers):
+            if timer.name == name and timer.cancelled_at is None:
+                return timer
+        return None
+
+    def active_timers(self) -> list[SlaTimer]:
+        return [t for t in self.sla_timers if t.cancelled_at is None]
 
     # ------------------------------------------------------------------ opening
 
@@ -437,6 +456,49 @@ class Ticket(Chained):
         _require_text("problem", problem, self.ref)
         if problem != self.problem:
             self._record(ev.ProblemLinked, stamp, problem=problem)
+
+    # ------------------------------------------------------------------ SLA timers
+
+    def start_timer(
+        self,
+        stamp: Stamp,
+        definition: SlaDefinition,
+        *,
+        policy_version: int,
+        retroactive: bool = False,
+    ) -> None:
+        """Start the timer of an SLA that applies, running from the ticket's opening."""
+        if self.opened_at is None:  # pragma: no cover - TicketOpened always sets it
+            raise InvalidTransitionError(self.ref, self.state, "start_timer", "not opened")
+        self._record(
+            ev.SlaTimerStarted,
+            stamp,
+            name=definition.name,
+            kind=definition.kind,
+            target_seconds=int(definition.target.total_seconds()),
+            calendar=definition.calendar,
+            pause_on=list(definition.pause_on),
+            warn_at=list(definition.warn_at),
+            policy_version=policy_version,
+            started_at=self.opened_at,
+            retroactive=retroactive,
+        )
+
+    def cancel_timer(self, stamp: Stamp, name: str, reason: str) -> None:
+        self._record(ev.SlaTimerCancelled, stamp, name=name, reason=reason)
+
+    def record_milestone(self, stamp: Stamp, milestone: Milestone) -> None:
+        """Record a warning or breach that the clock made due (see engine.sla)."""
+        if milestone.threshold is None:
+            self._record(ev.SlaBreached, stamp, name=milestone.timer, breached_at=milestone.instant)
+        else:
+            self._record(
+                ev.SlaWarningReached,
+                stamp,
+                name=milestone.timer,
+                threshold=milestone.threshold,
+                reached_at=milestone.instant,
+            )
 
     # ------------------------------------------------------------------ queries
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from engine.sla import TimerStatus, made_sla
 from engine.ticket import Ticket
 
 TICKET_FIELDS = (
@@ -34,8 +35,12 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def ticket_view(ticket: Ticket) -> dict[str, Any]:
-    """The §9 fields of a ticket, plus the descriptive ones a person reading it wants."""
+def ticket_view(ticket: Ticket, timers: list[TimerStatus] | None = None) -> dict[str, Any]:
+    """The §9 fields of a ticket, plus the descriptive ones a person reading it wants.
+
+    ``timers`` are the ticket's evaluated SLA timers (``Desk.sla_status``); ``made_sla`` is
+    true when none of them breached (and None when they were not given).
+    """
     return {
         "ref": ticket.ref,
         "kind": ticket.kind,
@@ -55,7 +60,7 @@ def ticket_view(ticket: Ticket) -> dict[str, Any]:
         "major": ticket.major,
         "parent": ticket.parent,
         "version": ticket.version,
-        "made_sla": made_sla(ticket),
+        "made_sla": made_sla(timers) if timers is not None else None,
         "title": ticket.title,
         "caller": ticket.caller,
         "channel": ticket.channel,
@@ -66,11 +71,3 @@ def ticket_view(ticket: Ticket) -> dict[str, Any]:
         "escalation_count": ticket.escalation_count,
         "policy_version": ticket.policy_version,
     }
-
-
-def made_sla(ticket: Ticket) -> bool | None:
-    """True when none of the ticket's SLA timers breached; None when it has no timers."""
-    timers = getattr(ticket, "sla_timers", None)
-    if not timers:
-        return None
-    return not any(getattr(timer, "breached_at", None) is not None for timer in timers)

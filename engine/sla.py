@@ -1,0 +1,254 @@
+"""SLA timers (SPEC §4): pure evaluation of a timer over a ticket's state history.
+
+A timer is *defined* by an ``SlaTimerStarted`` event (pinned to the policy version — and so
+the calendar — it started under) and *runs* according to the ticket's lifecycle:
+
+* ``response`` runs while the ticket is ``new`` and stops (achieved) the first time it leaves
+  ``new`` — picked up, put on hold or resolved;
+* ``resolution`` runs while the ticket is ``new``, ``in_progress`` or ``on_hold`` for a reason
+  not in ``pause_on``; pauses on hold for a pausing reason; stops when resolved, runs again
+  when reopened (time spent resolved does not count), and is final when closed;
+* ``canceled`` cancels every timer that has not finished; so does a priority change that makes
+  the timer's SLA no longer apply (``SlaTimerCancelled``).
+
+Running intervals are derived from the ticket's *phases* (each state entered, with its instant
+and hold reason), so a timer started retroactively after a priority change is computed over the
+whole history exactly like one that ran from the start. Elapsed time is business time on the
+timer's calendar. A timer *breaches* at the instant its elapsed time reaches the target while it
+keeps running past that instant (the due time); a ticket resolved exactly at its due time made
+it. Warnings are reached the same way at each ``warn_at`` percentage of the target.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+RESPONSE, RESOLUTION = "response", "resolution"
+STAGES = ("in_progress", "paused", "achieved", "breached", "cancelled")
+
+
+class Calendar(Protocol):
+    def add(self, start: datetime, duration: timedelta) -> datetime: ...
+
+    def elapsed(self, start: datetime, end: datetime) -> timedelta: ...
+
+
+@dataclass(frozen=True)
+class Phase:
+    """The ticket entered ``state`` at ``at`` (with ``hold_reason`` when on hold)."""
+
+    at: datetime
+    state: str
+    hold_reason: str | None = None
+
+
+@dataclass
+class SlaTimer:
+    """A timer as recorded on the ticket (its definition and the milestones recorded)."""
+
+    name: str
+    kind: str
+    target_seconds: int
+    calendar: str
+    pause_on: tuple[str, ...]
+    warn_at: tuple[int, ...]
+    policy_version: int
+    started_at: datetime
+    retroactive: bool = False
+    cancelled_at: datetime | None = None
+    warnings_recorded: list[int] = field(default_factory=list)
+    breach_recorded: datetime | None = None
+
+    @property
+    def target(self) -> timedelta:
+        return timedelta(seconds=self.target_seconds)
+
+    def runs_in(self, state: str, hold_reason: str | None) -> bool:
+        if self.kind == RESPONSE:
+            return state == "new"
+        if state in {"new", "in_progress"}:
+            return True
+        return state == "on_hold" and hold_reason not in self.pause_on
+
+
+@dataclass(frozen=True)
+class TimerStatus:
+    """A timer evaluated at an instant: the §9 fields plus what reports need."""
+
+    name: str
+    kind: str
+    target_seconds: int
+    elapsed_seconds: float
+    due_at: datetime | None
+    stage: str
+    breached_at: datetime | None
+    policy_version: int
+    calendar: str
+    warnings: tuple[tuple[int, datetime], ...] = ()
+    stopped_at: datetime | None = None
+
+    @property
+    def completed(self) -> bool:
+        """Counted in adherence: achieved, or breached (whatever happens next)."""
+        return self.stage in {"achieved", "breached"}
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "target_seconds": self.target_seconds,
+            "elapsed_seconds": self.elapsed_seconds,
+            "due_at": self.due_at.isoformat() if self.due_at else None,
+            "stage": self.stage,
+            "breached_at": self.breached_at.isoformat() if self.breached_at else None,
+            "policy_version": self.policy_version,
+            "calendar": self.calendar,
+            "warnings": [
+                {"threshold": threshold, "reached_at": at.isoformat()}
+                for threshold, at in self.warnings
+            ],
+        }
+
+
+def running_segments(
+    timer: SlaTimer, phases: list[Phase], until: datetime
+) -> tuple[list[tuple[datetime, datetime]], bool, datetime | None]:
+    """Intervals in which the timer ran, up to ``until``.
+
+    Returns the closed intervals, whether the timer is still running at ``until`` and, if it
+    has finished for good (response achieved, ticket closed or canceled), when.
+    """
+    limit = until
+    if timer.cancelled_at is not None and timer.cancelled_at < limit:
+        limit = timer.cancelled_at
+    segments: list[tuple[datetime, datetime]] = []
+    running_since: datetime | None = None
+    finished_at: datetime | None = None
+    for phase in phases:
+        if phase.at > limit:
+            break
+        if finished_at is not None:
+            break
+        runs = timer.runs_in(phase.state, phase.hold_reason)
+        if runs and running_since is None:
+            running_since = phase.at
+        elif not runs and running_since is not None:
+            segments.append((running_since, phase.at))
+            running_since = None
+        if phase.state in {"closed", "canceled"} or (
+            timer.kind == RESPONSE and phase.state != "new"
+        ):
+            finished_at = phase.at
+    if running_since is not None:
+        segments.append((running_since, limit))
+    return segments, running_since is not None and finished_at is None, finished_at
+
+
+def evaluate(timer: SlaTimer, phases: list[Phase], calendar: Calendar, at: datetime) -> TimerStatus:
+    """The timer's stage, elapsed business time, due and breach instants as of ``at``."""
+    segments, running, finished_at = running_segments(timer, phases, at)
+    target = timer.target
+    elapsed = timedelta(0)
+    breached_at: datetime | None = None
+    warnings: list[tuple[int, datetime]] = []
+    thresholds = [(pct, target * pct / 100) for pct in timer.warn_at]
+    due_at: datetime | None = None
+    for start, end in segments:
+        for pct, mark in thresholds:
+            if pct in {w[0] for w in warnings} or mark < elapsed:
+                continue
+            instant = calendar.add(start, mark - elapsed)
+            if instant < end:
+                warnings.append((pct, instant))
+        if breached_at is None:
+            instant = calendar.add(start, target - elapsed) if elapsed <= target else start
+            if instant < end:
+                breached_at = instant
+            due_at = instant
+        elapsed += calendar.elapsed(start, end)
+    state_at = _state_at(phases, at)
+    retargeted_away = timer.cancelled_at is not None and timer.cancelled_at <= at
+    canceled_ticket = state_at == "canceled" and not (
+        timer.kind == RESPONSE and _left_new(phases, at)
+    )
+    if retargeted_away or canceled_ticket:
+        stage = "cancelled"
+    elif breached_at is not None:
+        stage = "breached"
+    elif running:
+        stage = "in_progress"
+    elif timer.kind == RESOLUTION and state_at == "on_hold":
+        stage = "paused"
+    else:
+        stage = "achieved"
+    if stage in {"paused", "achieved", "cancelled"}:
+        due_at = None
+    if stage == "breached":
+        due_at = breached_at
+    return TimerStatus(
+        name=timer.name,
+        kind=timer.kind,
+        target_seconds=timer.target_seconds,
+        elapsed_seconds=elapsed.total_seconds(),
+        due_at=due_at,
+        stage=stage,
+        breached_at=breached_at,
+        policy_version=timer.policy_version,
+        calendar=timer.calendar,
+        warnings=tuple(sorted(warnings, key=lambda w: w[1])),
+        stopped_at=finished_at,
+    )
+
+
+def _state_at(phases: list[Phase], at: datetime) -> str | None:
+    state = None
+    for phase in phases:
+        if phase.at > at:
+            break
+        state = phase.state
+    return state
+
+
+def _left_new(phases: list[Phase], at: datetime) -> bool:
+    """Whether the ticket left ``new`` for anything but cancellation by ``at``."""
+    for phase in phases:
+        if phase.at > at:
+            break
+        if phase.state not in {"new", "canceled"}:
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class Milestone:
+    """A warning or breach that is due to be recorded as an event."""
+
+    timer: str
+    instant: datetime
+    threshold: int | None  # None for the breach
+
+
+def due_milestones(
+    timer: SlaTimer, phases: list[Phase], calendar: Calendar, before: datetime
+) -> list[Milestone]:
+    """Warnings and the breach that fell strictly before ``before`` and are not recorded yet."""
+    if timer.cancelled_at is not None:
+        return []
+    status = evaluate(timer, phases, calendar, before)
+    if status.stage == "cancelled":
+        return []
+    found = [
+        Milestone(timer.name, instant, pct)
+        for pct, instant in status.warnings
+        if pct not in timer.warnings_recorded
+    ]
+    if status.breached_at is not None and timer.breach_recorded is None:
+        found.append(Milestone(timer.name, status.breached_at, None))
+    return sorted(found, key=lambda m: (m.instant, m.threshold is None, m.threshold or 0))
+
+
+def made_sla(statuses: list[TimerStatus]) -> bool:
+    """True when none of the ticket's (non-cancelled) timers breached."""
+    return not any(s.stage == "breached" for s in statuses)
