@@ -29,8 +29,8 @@ class DemoResult:
 
 
 def bundled_scenarios(directory: Path = SCENARIO_DIR) -> list[Path]:
-    """Every scenario file shipped in ``scenarios/`` (policy files excluded), in name order."""
-    return sorted(p for p in directory.glob("*.yaml") if not p.name.endswith("policy.yaml"))
+    """Every scenario file shipped in ``scenarios/`` (policies live in a subfolder)."""
+    return sorted(directory.glob("*.yaml"))
 
 
 def run_demo(database: Path, console: Console, directory: Path = SCENARIO_DIR) -> DemoResult:
@@ -60,6 +60,7 @@ def run_demo(database: Path, console: Console, directory: Path = SCENARIO_DIR) -
         "reopen_count",
         "major",
         "parent",
+        "made_sla",
     )
     for column in columns:
         table.add_column(column)
