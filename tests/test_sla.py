@@ -1,0 +1,293 @@
+"""SLA timers (SPEC §4): milestones as events, pauses, re-targeting, versions, what-if."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from adapters.bootstrap import open_desk
+from engine.application import Desk
+from engine.clock import FixedClock, SimulatedClock
+from engine.envelope import envelope
+from engine.errors import PolicyError
+from engine.policy import parse_policy
+
+T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)  # a Monday
+H = timedelta(hours=1)
+
+POLICY: dict[str, Any] = {
+    "calendars": {
+        "office": {
+            "timezone": "Europe/Berlin",
+            "hours": {d: ["09:00-17:00"] for d in ("mon", "tue", "wed", "thu", "fri")},
+        }
+    },
+    "slas": [
+        {"name": "Response", "kind": "response", "target": "30m"},
+        {
+            "name": "P1",
+            "kind": "resolution",
+            "applies_to": {"priority": [1]},
+            "target": "4h",
+            "pause_on": ["awaiting_caller"],
+        },
+        {
+            "name": "P3",
+            "kind": "resolution",
+            "applies_to": {"priority": [3]},
+            "target": "8h",
+            "calendar": "office",
+            "pause_on": ["awaiting_caller"],
+        },
+    ],
+}
+
+
+def _desk(policy: dict[str, Any] = POLICY) -> tuple[Desk, SimulatedClock]:
+    clock = SimulatedClock(T0)
+    desk = open_desk("memory://", clock=clock, wall_clock=FixedClock(T0))
+    desk.load_policy(policy, actor="admin", at=T0)
+    return desk, clock
+
+
+def _open(desk: Desk, ref: str = "INC1", impact: int = 1, urgency: int = 1, **at: Any) -> None:
+    desk.execute(
+        "open",
+        {"ref": ref, "title": "t", "caller": "c", "impact": impact, "urgency": urgency},
+        actor="a",
+        **at,
+    )
+
+
+def _timers(desk: Desk, ref: str = "INC1", at: datetime | None = None) -> dict[str, Any]:
+    return {s.name: s for s in desk.sla_status(desk.get_ticket(ref), at)}
+
+
+def _types(desk: Desk, ref: str = "INC1") -> list[str]:
+    return [type(e).__name__ for e in desk.ticket_events(ref)]
+
+
+def test_opening_starts_the_timers_that_apply() -> None:
+    """A P1 gets the response and P1 timers, pinned to the loaded policy version."""
+    desk, _ = _desk()
+    _open(desk)
+    assert _types(desk) == ["TicketOpened", "SlaTimerStarted", "SlaTimerStarted"]
+    timers = _timers(desk)
+    assert sorted(timers) == ["P1", "Response"]
+    assert {t.policy_version for t in timers.values()} == {1}
+
+
+def test_milestones_are_recorded_at_their_instant_before_a_later_command() -> None:
+    """Warnings and the breach are events at the instant they occurred, in time order."""
+    desk, clock = _desk()
+    _open(desk)
+    clock.set(T0 + 5 * H)
+    desk.execute("start", {"ref": "INC1"}, actor="bob")
+    milestones = [
+        (type(e).__name__, getattr(e, "name", None), e.occurred_at)
+        for e in desk.ticket_events("INC1")
+        if type(e).__name__ in {"SlaWarningReached", "SlaBreached"}
+    ]
+    assert milestones == [
+        ("SlaWarningReached", "Response", T0 + timedelta(minutes=15)),
+        ("SlaWarningReached", "Response", T0 + timedelta(minutes=22, seconds=30)),
+        ("SlaWarningReached", "Response", T0 + timedelta(minutes=27)),
+        ("SlaBreached", "Response", T0 + timedelta(minutes=30)),
+        ("SlaWarningReached", "P1", T0 + 2 * H),
+        ("SlaWarningReached", "P1", T0 + 3 * H),
+        ("SlaWarningReached", "P1", T0 + timedelta(hours=3, minutes=36)),
+        ("SlaBreached", "P1", T0 + 4 * H),
+    ]
+    occurred = [e.occurred_at for e in desk.ticket_events("INC1")]
+    assert occurred == sorted(occurred)
+
+
+def test_advance_records_milestones_of_idle_tickets_once() -> None:
+    """advance records what is due on idle tickets; a second advance adds nothing."""
+    desk, _ = _desk()
+    _open(desk)
+    desk.advance(T0 + 10 * H)
+    count = len(desk.ticket_events("INC1"))
+    assert desk.advance(T0 + 11 * H) == []
+    assert len(desk.ticket_events("INC1")) == count
+    assert _timers(desk, at=T0 + 10 * H)["P1"].breached_at == T0 + 4 * H
+
+
+def test_resolving_exactly_at_the_due_time_makes_the_sla() -> None:
+    """Resolved exactly at due: achieved, no breach event."""
+    desk, _ = _desk()
+    _open(desk)
+    desk.execute("start", {"ref": "INC1"}, actor="b", at=T0 + timedelta(minutes=30))
+    desk.execute("resolve", {"ref": "INC1", "code": "ok", "notes": "n"}, actor="b", at=T0 + 4 * H)
+    timers = _timers(desk, at=T0 + 10 * H)
+    assert (timers["Response"].stage, timers["P1"].stage) == ("achieved", "achieved")
+    assert "SlaBreached" not in _types(desk)
+
+
+def test_pausing_hold_stops_the_clock_and_other_holds_do_not() -> None:
+    """awaiting_caller pauses the P1 timer; awaiting_vendor does not."""
+    desk, _ = _desk()
+    _open(desk)
+    desk.execute(
+        "hold", {"ref": "INC1", "reason": "awaiting_caller", "comment": "?"}, actor="b", at=T0 + H
+    )
+    desk.execute("resume", {"ref": "INC1"}, actor="b", at=T0 + 3 * H)
+    desk.execute("hold", {"ref": "INC1", "reason": "awaiting_vendor"}, actor="b", at=T0 + 4 * H)
+    timers = _timers(desk, at=T0 + 5 * H)
+    assert timers["P1"].stage == "in_progress"
+    assert timers["P1"].elapsed_seconds == 3 * 3600
+    assert timers["P1"].due_at == T0 + 6 * H
+    response = timers["Response"]  # first left "new" after 1h: the 30m response was missed
+    assert (response.stage, response.breached_at) == ("breached", T0 + timedelta(minutes=30))
+
+
+def test_cancel_cancels_running_timers() -> None:
+    """A canceled ticket's running timers are cancelled; an achieved response stays achieved."""
+    desk, _ = _desk()
+    _open(desk)
+    desk.execute("start", {"ref": "INC1"}, actor="b", at=T0 + timedelta(minutes=5))
+    desk.execute("cancel", {"ref": "INC1", "reason": "dup"}, actor="b", at=T0 + H)
+    timers = _timers(desk, at=T0 + 9 * H)
+    assert (timers["Response"].stage, timers["P1"].stage) == ("achieved", "cancelled")
+
+
+def test_priority_upgrade_breaches_retroactively_at_the_change() -> None:
+    """P3→P1 after 5h: P3 cancelled, P1 started from the opening and breached at the change,
+    with the computed breach instant (opening + 4h) recorded."""
+    desk, _ = _desk()
+    _open(desk, impact=2, urgency=2)
+    desk.execute("start", {"ref": "INC1"}, actor="b", at=T0 + timedelta(minutes=10))
+    change = T0 + 5 * H
+    desk.execute(
+        "reprioritize",
+        {"ref": "INC1", "impact": 1, "urgency": 1, "reason": "worse"},
+        actor="b",
+        at=change,
+    )
+    events = desk.ticket_events("INC1")
+    breach = [e for e in events if type(e).__name__ == "SlaBreached"]
+    assert [(e.occurred_at, e.breached_at) for e in breach] == [(change, T0 + 4 * H)]  # type: ignore[attr-defined]
+    cancelled = [e.name for e in events if type(e).__name__ == "SlaTimerCancelled"]  # type: ignore[attr-defined]
+    assert cancelled == ["P3"]
+    timers = _timers(desk, at=change)
+    assert (timers["P1"].stage, timers["P3"].stage) == ("breached", "cancelled")
+
+
+def test_loading_a_new_policy_never_changes_existing_verdicts() -> None:
+    """Timers stay pinned to the version they started under; new tickets get the new one."""
+    desk, _clock = _desk()
+    _open(desk)
+    desk.execute("resolve", {"ref": "INC1", "code": "ok", "notes": "n"}, actor="b", at=T0 + 3 * H)
+    before = [s.as_dict() for s in desk.sla_status(desk.get_ticket("INC1"), T0 + 9 * H)]
+    stricter = {**POLICY, "slas": [{**POLICY["slas"][1], "target": "1h"}]}
+    assert desk.load_policy(stricter, actor="admin", at=T0 + 4 * H).version == 2
+    after = [s.as_dict() for s in desk.sla_status(desk.get_ticket("INC1"), T0 + 9 * H)]
+    assert before == after
+    assert _timers(desk, at=T0 + 9 * H)["P1"].stage == "achieved"
+    _open(desk, "INC2", at=T0 + 5 * H)
+    new = _timers(desk, "INC2", at=T0 + 9 * H)["P1"]
+    assert (new.policy_version, new.target_seconds, new.stage) == (2, 3600, "breached")
+
+
+def test_what_if_reports_the_verdicts_that_would_change_and_writes_nothing() -> None:
+    """Under a 2h P1 target, the ticket resolved after 3h would breach; nothing is written."""
+    desk, _ = _desk()
+    _open(desk)
+    desk.execute("start", {"ref": "INC1"}, actor="b", at=T0 + timedelta(minutes=10))
+    desk.execute("resolve", {"ref": "INC1", "code": "ok", "notes": "n"}, actor="b", at=T0 + 3 * H)
+    _open(desk, "INC2", at=T0 + 3 * H)
+    desk.execute("start", {"ref": "INC2"}, actor="b", at=T0 + timedelta(hours=3, minutes=5))
+    desk.execute(
+        "resolve",
+        {"ref": "INC2", "code": "ok", "notes": "n"},
+        actor="b",
+        at=T0 + timedelta(hours=4),
+    )
+    written = desk.recorder.max_notification_id()
+    tighter = {**POLICY, "slas": [POLICY["slas"][0], {**POLICY["slas"][1], "target": "2h"}]}
+    report = desk.what_if(tighter, at=T0 + 9 * H)
+    assert desk.recorder.max_notification_id() == written
+    assert [(c.ref, c.sla, c.actual, c.what_if, c.what_if_breached_at) for c in report.changes] == [
+        ("INC1", "P1", "achieved", "breached", T0 + 2 * H)
+    ]
+    assert (report.actual["P1"].rate, report.what_if["P1"].rate) == (1.0, 0.5)
+    window = desk.what_if(tighter, at=T0 + 9 * H, opened_from=T0 + 2 * H)
+    assert (window.tickets, window.changes) == (1, [])
+
+
+def test_replaying_the_same_commands_with_the_same_clock_gives_identical_events() -> None:
+    """Determinism: two runs of the same commands produce byte-identical envelopes."""
+
+    def run() -> list[dict[str, Any]]:
+        desk, _ = _desk()
+        _open(desk)
+        desk.execute(
+            "hold",
+            {"ref": "INC1", "reason": "awaiting_caller", "comment": "?"},
+            actor="b",
+            at=T0 + H,
+        )
+        desk.execute(
+            "comment",
+            {"ref": "INC1", "text": "here", "visibility": "customer"},
+            actor="c",
+            at=T0 + 2 * H,
+        )
+        desk.execute(
+            "reprioritize",
+            {"ref": "INC1", "impact": 2, "urgency": 2, "reason": "r"},
+            actor="b",
+            at=T0 + 3 * H,
+        )
+        desk.advance(T0 + 30 * H)
+        return [envelope(e.event, e.position) for e in desk.read_log()]
+
+    first, second = run(), run()
+    assert first == second
+    assert len(first) > 8
+
+
+@pytest.mark.parametrize(
+    ("policy", "message"),
+    [
+        (
+            {"slas": [{"name": "a", "kind": "response", "target": "1h", "calendar": "office"}]},
+            "slas[0].calendar: unknown calendar 'office'",
+        ),
+        ({"slas": [{"name": "a", "kind": "response", "target": "soon"}]}, "slas[0].target"),
+        ({"slas": [{"name": "a", "kind": "sometime", "target": "1h"}]}, "slas[0].kind"),
+        (
+            {"slas": [{"name": "a", "kind": "response", "target": "1h", "pause_on": ["coffee"]}]},
+            "slas[0].pause_on",
+        ),
+        (
+            {"slas": [{"name": "a", "kind": "response", "target": "1h", "warn_at": [120]}]},
+            "slas[0].warn_at",
+        ),
+        (
+            {"slas": [{"name": "a", "kind": "response", "target": "1h"}] * 2},
+            "slas[1].name: duplicate SLA name 'a'",
+        ),
+        (
+            {"calendars": {"office": {"timezone": "Mars/Base", "hours": "always"}}},
+            "calendars.office.timezone",
+        ),
+        (
+            {"calendars": {"office": {"timezone": "UTC", "hours": {"tue": ["13:00-12:00"]}}}},
+            "calendars.office.hours.tue[0]",
+        ),
+        (
+            {"priority_matrix": {1: {1: 1, 2: 2}, 2: {1: 2, 2: 3, 3: 4}, 3: {1: 3, 2: 4, 3: 5}}},
+            "priority_matrix.1.3",
+        ),
+        ({"lifecycle": {"auto_close_after": "eventually"}}, "lifecycle.auto_close_after"),
+        ({"surprise": 1}, "surprise"),
+    ],
+)
+def test_invalid_policies_name_the_key_path(policy: dict[str, Any], message: str) -> None:
+    """Every policy problem is a PolicyError that starts with the offending key path."""
+    with pytest.raises(PolicyError) as caught:
+        parse_policy(policy)
+    assert str(caught.value).startswith(message)
