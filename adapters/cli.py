@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import structlog
 import yaml
 from eventsourcing.persistence import PersistenceError
 from pydantic import BaseModel
@@ -37,6 +38,7 @@ from engine.views import ticket_view
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT, EXIT_UNAVAILABLE = 0, 1, 2, 3
 
+log = structlog.get_logger("deskledger.cli")
 out = Console(width=None if sys.stdout.isatty() else 140)
 
 
@@ -139,6 +141,15 @@ def _run_command(args: argparse.Namespace) -> int:
         at=at,
         command_id=args.command_id,
         expected_version=args.expected_version,
+    )
+    log.info(
+        "command.recorded",
+        command=args.command_name,
+        ticket=result.ref,
+        version=result.version,
+        positions=result.positions,
+        events=result.events,
+        duplicate=result.duplicate,
     )
     if args.json:
         _emit_json(

@@ -170,15 +170,29 @@ def run_scenario(desk: Desk, path: Path) -> ScenarioResult:
         result.steps += 1
         try:
             if step["do"] == "advance":
-                desk.advance(at)
+                for tick in desk.advance(at):
+                    log.info(
+                        "scenario.advanced",
+                        step=number,
+                        ticket=tick.ref,
+                        positions=tick.positions,
+                        events=tick.events,
+                    )
             else:
-                desk.execute(
+                outcome = desk.execute(
                     str(step["do"]),
                     step.get("with") or {},
                     actor=str(step.get("as", "")),
                     at=at,
                     command_id=step.get("command_id"),
                     expected_version=step.get("expected_version"),
+                )
+                log.info(
+                    "scenario.step",
+                    step=number,
+                    ticket=outcome.ref,
+                    positions=outcome.positions,
+                    events=outcome.events,
                 )
         except DeskLedgerError as error:
             result.errors[number] = error
