@@ -44,11 +44,13 @@ Speed
 -----
 Business time is precomputed per UTC week (seven days from a Monday 00:00 UTC): the week's
 working instants as sorted, merged ``[start, end)`` intervals in integer microseconds, with
-cumulative totals. A week is built once (about 0.1 ms: the zone's offset is sampled every six
-hours and each change located to the second by bisection; the shortest gap between two offset
-changes in the tz database is about four days) and cached. ``add`` and ``elapsed`` then cost a
-bisection inside the first and last weeks and one cached total per week in between, so a
-year-long horizon takes microseconds. Arithmetic is exact to the microsecond.
+cumulative totals. Weeks partition the time line whatever the zone does, so they can be summed
+blindly. A week is built once and cached (tens of microseconds: the zone's UTC offset is
+sampled once a day and each change is located to the second by bisection; two changes that
+cancel out within one day would be missed, and the closest offset changes in the tz database
+are about four days apart). ``add`` and ``elapsed`` then cost a bisection in the first and last
+weeks and one cached total per week in between: a year-long horizon takes microseconds.
+Arithmetic is exact to the microsecond.
 
 Determinism: country holidays come from the installed ``holidays`` package; to pin a calendar
 in an event, store ``to_mapping()`` (and, if needed, the package version).
@@ -87,10 +89,9 @@ _US_PER_MIN: Final = 60 * _US_PER_S
 _DAY_US: Final = 86_400 * _US_PER_S
 _WEEK_US: Final = 7 * _DAY_US
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-_EPOCH_NAIVE: Final = datetime(1970, 1, 1)  # noqa: DTZ001 - a UTC wall-clock origin
 _EPOCH_ORDINAL: Final = date(1970, 1, 1).toordinal()
 _WEEK_ORIGIN_US: Final = 4 * _DAY_US  # 1970-01-05T00:00Z, a Monday
-_SAMPLE_S: Final = 6 * 3600  # offset sampling step while building a week
+_SAMPLE_S: Final = 86_400  # offset sampling step while building a week (see module doc)
 _MAX_IDLE_WEEKS: Final = 5 * 53  # give up after ~5 years without any working time
 _MAX_CACHED_WEEKS: Final = 20_000
 _KEYS: Final = ("timezone", "hours", "holidays")
@@ -377,8 +378,7 @@ class BusinessCalendar:
 
     def _offset_at(self, second: int) -> int:
         """The zone's UTC offset in microseconds at epoch second ``second``."""
-        utc = (_EPOCH_NAIVE + timedelta(seconds=second)).replace(tzinfo=self._tz)
-        offset = self._tz.fromutc(utc).utcoffset()
+        offset = (_EPOCH + timedelta(seconds=second)).astimezone(self._tz).utcoffset()
         return 0 if offset is None else offset // _ONE_US
 
     def _country_holidays(self, year: int) -> frozenset[date]:
