@@ -155,6 +155,8 @@ class BusinessCalendar:
         "_dates",
         "_hours",
         "_name",
+        "_prefix",
+        "_prefix_origin",
         "_tz",
         "_weeks",
     )
@@ -179,6 +181,8 @@ class BusinessCalendar:
         self._canonical = json.dumps(self._mapping())  # key order is fixed by _mapping
         self._country_years: dict[int, frozenset[date]] = {}
         self._weeks: dict[int, _Week] = {}
+        self._prefix: list[int] = [0]  # _prefix[i]: business time of weeks origin..origin+i-1
+        self._prefix_origin: int | None = None
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, object], *, name: str = "") -> BusinessCalendar:
@@ -295,10 +299,33 @@ class BusinessCalendar:
             return (week.before(last) - week.before(first)) * _ONE_US
         head = self._week(first_index)
         total = head.total - head.before(first)
-        for index in range(first_index + 1, last_index):
-            total += self._week(index).total
+        total += self._weeks_total(first_index + 1, last_index)
         total += self._week(last_index).before(last)
         return total * _ONE_US
+
+    def _weeks_total(self, low: int, high: int) -> int:
+        """Business microseconds of the whole weeks ``low`` .. ``high - 1`` (prefix sums)."""
+        if high <= low:
+            return 0
+        before = self._prefix_at(low)  # first: it may move the origin, which high never does
+        return self._prefix_at(high) - before
+
+    def _prefix_at(self, index: int) -> int:
+        """Business time of the weeks from the prefix origin up to (not including) ``index``."""
+        origin = self._prefix_origin
+        if origin is None:
+            self._prefix, self._prefix_origin, origin = [0], index, index
+        elif index < origin:
+            fresh = [0]
+            for week in range(index, origin):
+                fresh.append(fresh[-1] + self._week(week).total)
+            shift = fresh[-1]
+            self._prefix = fresh + [value + shift for value in self._prefix[1:]]
+            self._prefix_origin = origin = index
+        prefix = self._prefix
+        while origin + len(prefix) - 1 < index:
+            prefix.append(prefix[-1] + self._week(origin + len(prefix) - 1).total)
+        return prefix[index - origin]
 
     # -- precomputation ----------------------------------------------------------------------
 

@@ -712,3 +712,28 @@ def test_elapsed_matches_minute_by_minute_count_around_transitions(
     working = sum(wall_clock_working(mapping, start + timedelta(minutes=m)) for m in range(minutes))
     end = start + timedelta(minutes=minutes)
     assert timedelta(minutes=working) == PROPERTY_CALENDARS[index].elapsed(start, end)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    start_minutes=st.integers(min_value=0, max_value=60 * 24 * 365 * 4),
+    span_minutes=st.integers(min_value=0, max_value=60 * 24 * 500),
+)
+def test_long_spans_equal_the_sum_of_their_days(start_minutes: int, span_minutes: int) -> None:
+    """elapsed over months (prefix sums over cached weeks) equals day-by-day elapsed."""
+    calendar = BusinessCalendar.from_mapping(
+        {
+            "timezone": "Europe/Berlin",
+            "hours": {"mon": ["09:00-17:00"], "tue": ["09:00-12:00", "13:00-17:00"]},
+            "holidays": [{"country": "DE"}],
+        }
+    )
+    start = datetime(2024, 1, 1, tzinfo=UTC) + timedelta(minutes=start_minutes)
+    end = start + timedelta(minutes=span_minutes)
+    fresh = BusinessCalendar.from_mapping(calendar.to_mapping())
+    total, cursor = timedelta(0), start
+    while cursor < end:
+        step = min(end, cursor + timedelta(days=1))
+        total += fresh.elapsed(cursor, step)
+        cursor = step
+    assert calendar.elapsed(start, end) == total
