@@ -333,3 +333,72 @@ def test_console_script_runs_as_installed() -> None:
         [str(exe), "show", "INC404"], capture_output=True, text=True, env=env, check=False
     )
     assert (done.returncode, done.stderr) == (2, "deskledger: error: ticket INC404 not found\n")
+
+
+def test_sla_and_what_if_from_the_command_line(
+    store: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """sla lists timers with the §9 fields; sla --what-if reports changes and writes nothing."""
+    policy = tmp_path / "p.yaml"
+    policy.write_text(
+        "slas:\n  - {name: P2 resolution, kind: resolution, applies_to: {priority: [2]}, "
+        "target: 2h}\n"
+    )
+    assert main(["policy", "load", str(policy), "--as", "admin"]) == 0
+    main(OPEN)
+    main(
+        [
+            "resolve",
+            "INC1",
+            "--code",
+            "ok",
+            "--notes",
+            "n",
+            "--as",
+            "bob",
+            "--at",
+            "2026-03-02T10:30:00+00:00",
+        ]
+    )
+    capsys.readouterr()
+    assert main(["sla", "INC1", "--json"]) == 0
+    [timer] = _json(capsys)  # type: ignore[misc]
+    assert {
+        k: timer[k]
+        for k in (
+            "name",
+            "kind",
+            "target_seconds",
+            "elapsed_seconds",
+            "due_at",
+            "stage",
+            "breached_at",
+        )
+    } == {
+        "name": "P2 resolution",
+        "kind": "resolution",
+        "target_seconds": 7200,
+        "elapsed_seconds": 5400.0,
+        "due_at": None,
+        "stage": "achieved",
+        "breached_at": None,
+    }
+    tighter = tmp_path / "tight.yaml"
+    tighter.write_text(
+        "slas:\n  - {name: P2 resolution, kind: resolution, applies_to: {priority: [2]}, "
+        "target: 1h}\n"
+    )
+    before = _events(store)
+    assert main(["sla", "--what-if", str(tighter), "--json"]) == 0
+    report = _json(capsys)
+    assert report["changes"] == [  # type: ignore[index]
+        {
+            "ref": "INC1",
+            "sla": "P2 resolution",
+            "actual": "achieved",
+            "what_if": "breached",
+            "actual_breached_at": None,
+            "what_if_breached_at": "2026-03-02T10:00:00+00:00",
+        }
+    ]
+    assert _events(store) == before
