@@ -32,12 +32,18 @@ def normal(value: Any) -> Any:
     return value
 
 
+#: Not hashed: the hash itself, and the stream version — an event's place in its stream is
+#: fixed by ``prev_hash`` instead, so renumbering a stream to hide a deletion or an insertion
+#: shows up as a broken link (missing/inserted) rather than as every later event "altered".
+UNHASHED = frozenset({"hash", "originator_version"})
+
+
 def canonical_content(event: Any) -> dict[str, Any]:
-    """Every field of a (dataclass) event except ``hash``, in JSON-able form, plus its type."""
+    """Every field of a (dataclass) event except ``hash`` and the version, plus its type."""
     content = {
         field.name: normal(getattr(event, field.name))
         for field in dataclasses.fields(event)
-        if field.name != "hash"
+        if field.name not in UNHASHED
     }
     content["type"] = type(event).__name__
     return content

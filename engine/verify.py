@@ -123,7 +123,13 @@ class Verifier:
     def add(self, position: int, stream: UUID, version: int, decoded: Any, raw: bytes) -> None:
         """One stored event; ``decoded`` is the domain event or None if it did not decode."""
         event = decoded if isinstance(decoded, LedgerEvent) else None
-        digest = event_hash(event) if event is not None else hashlib.sha256(raw).hexdigest()
+        digest = hashlib.sha256(raw).hexdigest()
+        if event is not None:
+            try:
+                digest = event_hash(event)
+            except (AttributeError, TypeError, ValueError):
+                # e.g. a topic swapped to another event class: fields are missing
+                event = None
         if event is not None:
             self._names.setdefault(stream, event.ref)
         self._streams[stream].append(_Row(position, version, event, digest))
@@ -166,9 +172,11 @@ class Verifier:
         rows.sort(key=lambda r: r.version)
         flagged: set[int] = set()
         hashes_after: dict[str, int] = {}
+        first_seen: dict[str, int] = {}
         for index, row in enumerate(rows):
             if row.stored_hash is not None:
                 hashes_after[row.stored_hash] = index
+                first_seen.setdefault(row.stored_hash, index)
         for index, row in enumerate(rows):
             if row.event is None:
                 self._problem(
@@ -195,7 +203,17 @@ class Verifier:
             if not link_ok and index - 1 not in flagged:
                 skipped_to = GENESIS if index < 2 else rows[index - 2].stored_hash
                 later = hashes_after.get(row.event.prev_hash)
-                if later is not None and later > index:
+                original = first_seen.get(row.event.hash, index)
+                if original < index:
+                    self._problem(
+                        "inserted",
+                        name,
+                        row.position,
+                        row.version,
+                        f"a copy of version {rows[original].version} (replayed event)",
+                    )
+                    flagged.add(index)
+                elif later is not None and later > index:
                     self._problem(
                         "reordered",
                         name,
