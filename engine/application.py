@@ -411,7 +411,17 @@ class Desk(Application[UUID]):
         found: list[Milestone] = []
         for timer in ticket.active_timers():
             calendar = self.calendar(timer.policy_version, timer.calendar)
-            found.extend(due_milestones(timer, ticket.phases, calendar, until))
+            # A timer restarted by re-targeting does not announce again a breach that an
+            # earlier timer of the same SLA already recorded at the same instant.
+            announced = {
+                t.breach_recorded
+                for t in ticket.sla_timers
+                if t.name == timer.name and t is not timer and t.breach_recorded is not None
+            }
+            for milestone in due_milestones(timer, ticket.phases, calendar, until):
+                if milestone.threshold is None and milestone.instant in announced:
+                    continue
+                found.append(milestone)
         found.sort(key=lambda m: (m.instant, m.threshold is None, m.threshold or 0))
         for milestone in found:
             last = ticket.last_occurred_at
@@ -429,7 +439,8 @@ class Desk(Application[UUID]):
         self._record_milestones(ticket, until)
         if ticket.state != "resolved" or ticket.major or ticket.resolved_at is None:
             return []
-        after = self.policy(ticket.policy_version).auto_close_after
+        # Lifecycle rules follow the policy in force (SLA timers stay pinned to theirs).
+        after = self.policy().auto_close_after
         if after is None:
             return []
         due = ticket.resolved_at + after

@@ -81,9 +81,11 @@ class ConcurrencyError(DeskLedgerError):
         self.ref = ref
         self.expected = expected
         self.actual = actual
-        super().__init__(
-            f"ticket {ref}: expected version {expected}, but it is at version {actual}"
-        )
+        if expected is None:
+            message = f"ticket {ref} was changed by another writer meanwhile; reload and retry"
+        else:
+            message = f"ticket {ref}: expected version {expected}, but it is at version {actual}"
+        super().__init__(message)
 
 
 class PolicyError(DeskLedgerError, ValueError):

@@ -168,8 +168,52 @@ class Verifier:
         self.report.problems.sort(key=lambda p: (p.position or 0, p.ticket))
         return self.report
 
+    def _chain_order(self, rows: list[_Row]) -> list[_Row] | None:
+        """The rows in the order their links say, if every row checks out and the links
+        form one complete chain from GENESIS; otherwise None."""
+        if not all(row.content_ok for row in rows):
+            return None
+        by_prev: dict[str, _Row] = {}
+        for row in rows:
+            event = row.event
+            if event is None or event.prev_hash in by_prev:
+                return None
+            by_prev[event.prev_hash] = row
+        chain: list[_Row] = []
+        head = GENESIS
+        while head in by_prev:
+            row = by_prev.pop(head)
+            chain.append(row)
+            head = row.digest
+        return chain if len(chain) == len(rows) else None
+
+    def _check_order(self, name: str, rows: list[_Row], chain: list[_Row]) -> None:
+        """Every event is genuine and linked: only the stored order can be wrong."""
+        for index, row in enumerate(chain):
+            if row.version != index + 1:
+                self._problem(
+                    "reordered",
+                    name,
+                    row.position,
+                    row.version,
+                    f"the chain puts this event at version {index + 1}",
+                )
+            elif index and row.position < chain[index - 1].position:
+                self._problem(
+                    "reordered",
+                    name,
+                    row.position,
+                    row.version,
+                    f"stored before version {chain[index - 1].version} "
+                    f"(position {chain[index - 1].position})",
+                )
+
     def _check_stream(self, name: str, rows: list[_Row]) -> None:
         rows.sort(key=lambda r: r.version)
+        chain = self._chain_order(rows)
+        if chain is not None:
+            self._check_order(name, rows, chain)
+            return
         flagged: set[int] = set()
         hashes_after: dict[str, int] = {}
         first_seen: dict[str, int] = {}

@@ -665,7 +665,8 @@ def wall_clock_working(mapping: dict[str, object], at: datetime) -> bool:
     if hours == "always":
         return True
     assert isinstance(hours, dict)
-    local = at.astimezone(ZoneInfo(str(mapping["timezone"])))
+    # Via UTC: astimezone() to the same zone returns an imaginary (spring-gap) time unchanged.
+    local = at.astimezone(UTC).astimezone(ZoneInfo(str(mapping["timezone"])))
     day = local.date()
     for item in mapping.get("holidays", []):  # type: ignore[attr-defined]
         if isinstance(item, str) and date.fromisoformat(item) == day:

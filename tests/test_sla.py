@@ -291,3 +291,28 @@ def test_invalid_policies_name_the_key_path(policy: dict[str, Any], message: str
     with pytest.raises(PolicyError) as caught:
         parse_policy(policy)
     assert str(caught.value).startswith(message)
+
+
+def test_a_breach_is_announced_once_when_priority_goes_down_and_back_up() -> None:
+    """P1 breached, then P2, then P1 again: the restarted P1 timer does not re-announce it."""
+    desk, _ = _desk()
+    _open(desk)
+    desk.advance(T0 + 5 * H)
+    for urgency, minutes in ((2, 301), (1, 302)):
+        desk.execute(
+            "reprioritize",
+            {"ref": "INC1", "urgency": urgency, "reason": "r"},
+            actor="b",
+            at=T0 + timedelta(minutes=minutes),
+        )
+    desk.advance(T0 + 9 * H)
+    breaches = [e for e in desk.ticket_events("INC1") if type(e).__name__ == "SlaBreached"]
+    assert [(e.name, e.breached_at) for e in breaches] == [  # type: ignore[attr-defined]
+        ("Response", T0 + timedelta(minutes=30)),
+        ("P1", T0 + 4 * H),
+    ]
+    statuses = desk.sla_status(desk.get_ticket("INC1"), T0 + 9 * H)
+    assert [(s.name, s.stage) for s in statuses if s.name == "P1"] == [
+        ("P1", "cancelled"),
+        ("P1", "breached"),
+    ]
