@@ -26,7 +26,9 @@ from rich.table import Table
 from adapters.bootstrap import open_desk
 from adapters.demo import run_demo
 from adapters.logging import configure_logging
+from adapters.relay import relay_main
 from adapters.scenario import ScenarioError, run_scenario
+from adapters.servicenow import run_import
 from adapters.stores import StoreUnavailableError
 from engine import commands as cmd
 from engine.application import Desk
@@ -434,8 +436,16 @@ def _run_scenarios(args: argparse.Namespace) -> int:
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    result = run_demo(Path(args.db), out)
+    result = run_demo(Path(args.db), out, nats_url=args.nats_url)
     return EXIT_OK if result.ok else EXIT_CHECK_FAILED
+
+
+def _run_relay(args: argparse.Namespace) -> int:
+    return relay_main(_desk(args), args.nats_url, args.stream, args.once)
+
+
+def _run_import(args: argparse.Namespace) -> int:
+    return run_import(_desk(args), args.file, args.policy, args.json)
 
 
 # --------------------------------------------------------------------------- parser, main
@@ -506,9 +516,24 @@ def build_parser() -> argparse.ArgumentParser:
     _add_json(policy)
     policy.set_defaults(handler=_run_policy)
 
+    nats_help = "NATS server URL (default: $DESKLEDGER_NATS_URL; demo: an embedded server)"
     demo = sub.add_parser("demo", help="the main job on embedded defaults")
     demo.add_argument("--db", default="deskledger-demo.db", help="SQLite file to (re)create")
+    demo.add_argument("--nats-url", help=nats_help)
     demo.set_defaults(handler=_run_demo)
+
+    relay = sub.add_parser("relay", help="publish the log to NATS JetStream")
+    relay.add_argument("--nats-url", help=nats_help)
+    relay.add_argument("--stream", default="DESKLEDGER", help="JetStream stream name")
+    relay.add_argument("--once", action="store_true", help="publish what the log holds, then exit")
+    relay.set_defaults(handler=_run_relay)
+
+    importer = sub.add_parser("import", help="import history from another tool")
+    importer.add_argument("source", choices=["servicenow"])
+    importer.add_argument("file", help="a ServiceNow incident audit export (CSV)")
+    importer.add_argument("--policy", help="policy YAML to load before importing")
+    _add_json(importer)
+    importer.set_defaults(handler=_run_import)
 
     scenario = sub.add_parser("scenario", help="run scenario files and check expectations")
     scenario.add_argument("action", choices=["run"])

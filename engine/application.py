@@ -77,6 +77,8 @@ class Desk(Application[UUID]):
         self.wall_clock = wall_clock or clock
         self._policy_cache: dict[int, Policy] = {}
         self._batch: dict[UUID, Chained] | None = None
+        self._touched: dict[UUID, int | None] | None = None
+        self._batch_policy: Policy | None = None
         self._calendars: dict[tuple[int, str], BusinessCalendar] = {}
 
     # ------------------------------------------------------------------ unit of work
@@ -93,6 +95,7 @@ class Desk(Application[UUID]):
         if self._batch is not None:
             raise RuntimeError("unit_of_work() blocks do not nest")
         self._batch = {}
+        self._batch_policy = None
         try:
             yield self
             pending = [a for a in self._batch.values() if a.pending_events]
@@ -103,12 +106,15 @@ class Desk(Application[UUID]):
                     raise ConcurrencyError(pending[0].ref, None, None) from None
         finally:
             self._batch = None
+            self._batch_policy = None
 
-    def _rollback_batch(self, marks: dict[UUID, int]) -> None:
-        """Undo the effects of a failed command on the aggregates held by the batch."""
+    def _rollback_batch(self, marks: dict[UUID, int | None]) -> None:
+        """Undo the effects of a failed command on the aggregates it touched."""
         assert self._batch is not None
-        for aggregate_id, aggregate in list(self._batch.items()):
-            mark = marks.get(aggregate_id)
+        for aggregate_id, mark in marks.items():
+            aggregate = self._batch.get(aggregate_id)
+            if aggregate is None:
+                continue
             if mark is None:
                 del self._batch[aggregate_id]
                 continue
@@ -156,12 +162,14 @@ class Desk(Application[UUID]):
         """Apply one command; raise a typed error and write nothing if it is not allowed."""
         if self._batch is None:
             return self._handle(command, actor, at, command_id, expected_version, source)
-        marks = {key: len(agg.pending_events) for key, agg in self._batch.items()}
+        self._touched = {}
         try:
             return self._handle(command, actor, at, command_id, expected_version, source)
         except BaseException:
-            self._rollback_batch(marks)
+            self._rollback_batch(self._touched)
             raise
+        finally:
+            self._touched = None
 
     def _handle(  # noqa: PLR0917 - internal: the public handle() takes keywords
         self,
@@ -445,8 +453,12 @@ class Desk(Application[UUID]):
             return []
         due = ticket.resolved_at + after
         if due <= until:
+            # A policy loaded after the deadline passed closes the ticket now, not in the past:
+            # the ticket's stream stays in time order.
+            last = ticket.last_occurred_at
+            at = due if last is None or due >= last else last
             ticket.close(
-                Stamp(occurred_at=due, actor=SYSTEM_ACTOR, recorded_at=self.wall_clock.now()),
+                Stamp(occurred_at=at, actor=SYSTEM_ACTOR, recorded_at=self.wall_clock.now()),
                 automatically=True,
             )
         return []
@@ -468,7 +480,12 @@ class Desk(Application[UUID]):
         unique: dict[UUID, Chained] = {}
         for aggregate in aggregates:
             unique[aggregate.id] = aggregate
-        pending = [type(event).__name__ for a in unique.values() for event in a.pending_events]
+        marks = self._touched or {}
+        pending = [
+            type(event).__name__
+            for key, aggregate in unique.items()
+            for event in aggregate.pending_events[marks.get(key) or 0 :]
+        ]
         primary = aggregates[0]
         if self._batch is not None:
             self._batch.update(unique)
@@ -487,6 +504,9 @@ class Desk(Application[UUID]):
     # ------------------------------------------------------------------ policy
 
     def _registry(self) -> PolicyRegistry | None:
+        held = self._batch.get(policy_registry_id()) if self._batch is not None else None
+        if isinstance(held, PolicyRegistry):
+            return held  # loaded earlier in this unit of work, not saved yet
         try:
             registry: object = self.repository.get(policy_registry_id())
         except AggregateNotFoundError:
@@ -506,6 +526,7 @@ class Desk(Application[UUID]):
             registry = PolicyRegistry.start(stamp, policy)
         elif not registry.load(stamp, policy):
             return registry.current()
+        self._batch_policy = None
         self._save(registry)
         return registry.current()
 
@@ -523,6 +544,8 @@ class Desk(Application[UUID]):
         """The policy of ``version`` (default: the current one; 0: the built-in default)."""
         if version is not None and version in self._policy_cache:
             return self._policy_cache[version]
+        if version is None and self._batch_policy is not None:
+            return self._batch_policy
         registry = self._registry()
         if registry is None:
             policy = parse_policy({})
@@ -531,6 +554,8 @@ class Desk(Application[UUID]):
         else:
             policy = registry.get(version)
         self._policy_cache[policy.version] = policy
+        if version is None and self._batch is not None:
+            self._batch_policy = policy
         return policy
 
     # ------------------------------------------------------------------ queries
@@ -539,7 +564,11 @@ class Desk(Application[UUID]):
         key = ticket_id(ref)
         if self._batch is not None and key in self._batch:
             held = self._batch[key]
+            if self._touched is not None:
+                self._touched.setdefault(key, len(held.pending_events))
             return held if isinstance(held, Ticket) else None
+        if self._touched is not None:
+            self._touched.setdefault(key, None)
         try:
             ticket: object = self.repository.get(key)
         except AggregateNotFoundError:

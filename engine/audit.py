@@ -20,7 +20,12 @@ from uuid import UUID
 GENESIS = "0" * 64
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
 def normal(value: Any) -> Any:
+    if isinstance(value, _SCALARS):
+        return value
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, UUID):
@@ -40,13 +45,21 @@ UNHASHED = frozenset({"hash", "originator_version"})
 
 def canonical_content(event: Any) -> dict[str, Any]:
     """Every field of a (dataclass) event except ``hash`` and the version, plus its type."""
-    content = {
-        field.name: normal(getattr(event, field.name))
-        for field in dataclasses.fields(event)
-        if field.name not in UNHASHED
-    }
+    content = {name: normal(getattr(event, name)) for name in _hashed_fields(type(event))}
     content["type"] = type(event).__name__
     return content
+
+
+_HASHED_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _hashed_fields(cls: type) -> tuple[str, ...]:
+    """The hashed field names of an event class (computed once per class)."""
+    names = _HASHED_FIELDS.get(cls)
+    if names is None:
+        names = tuple(f.name for f in dataclasses.fields(cls) if f.name not in UNHASHED)
+        _HASHED_FIELDS[cls] = names
+    return names
 
 
 def event_hash(event: Any) -> str:

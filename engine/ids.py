@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import NewType
 from uuid import UUID, uuid5
 
@@ -26,6 +27,7 @@ def ticket_ref(value: str, field: str = "ref") -> TicketRef:
     return TicketRef(value)
 
 
+@lru_cache(maxsize=65536)
 def ticket_id(ref: str) -> UUID:
     """The stream id of the ticket with this ref: the same ref always maps to the same id."""
     return uuid5(NAMESPACE, f"ticket:{ref}")

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
+import structlog
 from psycopg import sql
 
 from adapters.bootstrap import open_desk
@@ -187,3 +188,12 @@ def rejected() -> Callable[..., DeskLedgerError]:
 def writes_nothing() -> Callable[..., CommandResult]:
     """:func:`run_writes_nothing` as a fixture."""
     return run_writes_nothing
+
+
+@pytest.fixture(autouse=True)
+def _fresh_structlog() -> Iterator[None]:
+    """Each test starts from structlog's defaults: a CLI test that configured logging (level,
+    renderer) must not change what another test's capture_logs() sees."""
+    structlog.reset_defaults()
+    yield
+    structlog.reset_defaults()
