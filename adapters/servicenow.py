@@ -27,9 +27,8 @@ Decisions, so nobody has to rediscover them:
 * **All or nothing per file.** Every row is applied inside one unit of work. When any row
   fails, every failing row is reported (line, incident, reason), later rows of a failed
   incident are reported as skipped, and nothing is written. A ``--policy`` is installed
-  before the rows are applied (priorities are computed under it); when it would change the
-  store's policy the rows are first checked in a discarded dry run, so a rejected file leaves
-  no policy version behind either.
+  in the same unit of work, before the rows are applied (priorities are computed under it),
+  so a rejected file leaves no policy version behind either.
 * The engine starts work when a person is assigned to a ``new`` ticket (SPEC §2); the planner
   follows the same rule, so a later ``Active`` row adds no ``start``.
 * The engine counts what the rows show. The source sometimes counts a reassignment on an
@@ -709,33 +708,20 @@ def _pass(
     summary: ImportSummary,
     progress: Callable[[int, int], None] | None,
     *,
-    commit: bool,
+    policy: Policy | None,
 ) -> None:
-    """Apply every row in one unit of work; write only if ``commit`` and nothing failed."""
+    """Install ``policy`` (if it changes anything) and apply every row, in one unit of work
+    that writes only if nothing failed: a rejected file leaves no policy version behind."""
     try:
         with desk.unit_of_work():
+            if policy is not None:
+                desk.load_policy(policy, actor=IMPORT_ACTOR)
+            summary.policy_version = desk.policy().version
             _Run(desk, summary, progress, desk.policy()).apply(rows)
-            _discard_unless(commit and not summary.failures)
+            _discard_unless(not summary.failures)
     except _Rejected:
         return
     summary.written = True
-
-
-def _halves(
-    progress: Callable[[int, int], None] | None,
-) -> tuple[Callable[[int, int], None] | None, Callable[[int, int], None] | None]:
-    """Split one progress callback over two passes of the same rows."""
-    if progress is None:
-        return None, None
-    report = progress
-
-    def first(done: int, total: int) -> None:
-        report(done, 2 * total)
-
-    def second(done: int, total: int) -> None:
-        report(total + done, 2 * total)
-
-    return first, second
 
 
 def import_servicenow(
@@ -758,19 +744,7 @@ def import_servicenow(
     wanted = policy if policy is None or isinstance(policy, Policy) else parse_policy(policy)
     summary = ImportSummary(path=str(path))
     rows = _read(path, summary)
-    if wanted is not None and wanted.digest != desk.policy().digest:
-        # Check every row before the new policy version is written; one bar for both passes.
-        halves = _halves(progress)
-        dry = ImportSummary(path=str(path), rows=summary.rows, incidents=summary.incidents)
-        _pass(desk, rows, dry, halves[0], commit=False)
-        progress = halves[1]
-        if dry.failures:
-            dry.policy_version = desk.policy().version
-            dry.elapsed = time.perf_counter() - started
-            return _logged(dry)
-        desk.load_policy(wanted, actor=IMPORT_ACTOR)
-    summary.policy_version = desk.policy().version
-    _pass(desk, rows, summary, progress, commit=True)
+    _pass(desk, rows, summary, progress, policy=wanted)
     summary.elapsed = time.perf_counter() - started
     return _logged(summary)
 

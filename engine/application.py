@@ -107,6 +107,9 @@ class Desk(Application[UUID]):
         finally:
             self._batch = None
             self._batch_policy = None
+            # A policy version loaded inside a discarded batch never happened.
+            self._policy_cache.clear()
+            self._calendars.clear()
 
     def _rollback_batch(self, marks: dict[UUID, int | None]) -> None:
         """Undo the effects of a failed command on the aggregates it touched."""

@@ -402,3 +402,26 @@ def test_sla_and_what_if_from_the_command_line(
         }
     ]
     assert _events(store) == before
+
+
+def test_import_servicenow_from_the_command_line(
+    store: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """import servicenow FILE --policy P imports once; importing again adds nothing."""
+    data = Path(__file__).parent / "data" / "servicenow"
+    argv = [
+        "import",
+        "servicenow",
+        str(data / "incident_event_log_sample.csv"),
+        "--policy",
+        str(data / "servicenow-policy.yaml"),
+        "--json",
+    ]
+    assert main(argv) == 0
+    summary = _json(capsys)
+    assert (summary["incidents"], summary["written"]) == (32, True)  # type: ignore[index]
+    count = _events(store)
+    assert main(argv) == 0
+    capsys.readouterr()
+    assert _events(store) == count
+    assert main(["verify"]) == 0

@@ -572,11 +572,10 @@ def test_assigning_a_person_to_a_new_incident_starts_work_once(
     ) == (True, ["TicketOpened", "Assigned", "WorkStarted"])
 
 
-def test_progress_covers_the_dry_run_and_the_import_on_one_bar(
+def test_progress_runs_once_over_the_rows(
     sqlite_url: str, open_store: Callable[[str], Desk]
 ) -> None:
-    """With a new policy the rows are checked, then imported: progress runs to 2 x rows once;
-    without a policy change it runs to rows."""
+    """The policy is installed in the same unit of work as the rows: one pass, to rows."""
     desk = open_store(sqlite_url)
     calls: list[tuple[int, int]] = []
     import_servicenow(
@@ -584,4 +583,4 @@ def test_progress_covers_the_dry_run_and_the_import_on_one_bar(
     )
     first = calls[-1]
     import_servicenow(desk, SAMPLE, progress=lambda *c: calls.append(c))
-    assert [first, calls[-1]] == [(396, 396), (198, 198)]
+    assert [first, calls[-1]] == [(198, 198), (198, 198)]
