@@ -181,35 +181,24 @@ def _add_json(parser: argparse.ArgumentParser) -> None:
     )
 
 
+TICKET_COLUMNS = (
+    "ref",
+    "state",
+    "priority",
+    "assignment_group",
+    "assignee",
+    "reassignment_count",
+    "reopen_count",
+    "opened_at",
+)
+
+
 def _ticket_table(rows: list[dict[str, Any]], title: str) -> Table:
     table = Table(title=title)
-    for column in (
-        "ref",
-        "state",
-        "priority",
-        "assignment_group",
-        "assignee",
-        "reassignment_count",
-        "reopen_count",
-        "opened_at",
-    ):
+    for column in TICKET_COLUMNS:
         table.add_column(column.replace("_count", "s").replace("assignment_", ""))
     for row in rows:
-        table.add_row(
-            *(
-                str(row[c]) if row[c] is not None else ""
-                for c in (
-                    "ref",
-                    "state",
-                    "priority",
-                    "assignment_group",
-                    "assignee",
-                    "reassignment_count",
-                    "reopen_count",
-                    "opened_at",
-                )
-            )
-        )
+        table.add_row(*("" if row[c] is None else str(row[c]) for c in TICKET_COLUMNS))
     return table
 
 

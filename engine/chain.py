@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from eventsourcing.domain import Aggregate
+from eventsourcing.utils import get_topic
 
 from engine.audit import GENESIS, event_hash
 
@@ -100,6 +101,39 @@ class Chained(Aggregate):
         event = seal(draft)
         event.mutate(self)
         self.pending_events.append(event)
+
+    @classmethod
+    def _start_stream(
+        cls,
+        event_class: type[LedgerEvent],
+        stamp: Stamp,
+        *,
+        originator_id: Any,
+        ref: str,
+        **fields: Any,
+    ) -> Any:
+        """Create a new aggregate from its first event (the head of its hash chain)."""
+        fields.setdefault("reason", None)
+        draft = event_class(  # type: ignore[call-arg]
+            originator_topic=get_topic(cls),
+            originator_id=originator_id,
+            originator_version=cls.INITIAL_VERSION,
+            timestamp=stamp.recorded_at,
+            ref=ref,
+            occurred_at=stamp.occurred_at,
+            actor=stamp.actor,
+            command_id=stamp.command_id,
+            source=stamp.source,
+            prev_hash=GENESIS,
+            hash="",
+            **fields,
+        )
+        event = seal(draft)
+        aggregate = event.mutate(None)
+        if not isinstance(aggregate, cls):  # pragma: no cover - the topic names cls
+            raise TypeError(f"{event_class.__name__} did not construct a {cls.__name__}")
+        aggregate.pending_events.append(event)
+        return aggregate
 
     def has_seen(self, command_id: str | None) -> bool:
         """Whether a command with this id was already applied (idempotent retries)."""

@@ -5,10 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from eventsourcing.domain import Aggregate
-from eventsourcing.utils import get_topic
 
-from engine.audit import GENESIS
-from engine.chain import Chained, LedgerEvent, Stamp, seal
+from engine.chain import Chained, LedgerEvent, Stamp
 from engine.ids import policy_registry_id
 from engine.policy import Policy, parse_policy
 
@@ -42,28 +40,15 @@ class PolicyRegistry(Chained):
 
     @classmethod
     def start(cls, stamp: Stamp, policy: Policy) -> PolicyRegistry:
-        draft = PolicyRegistryStarted(  # type: ignore[call-arg]
-            originator_topic=get_topic(cls),
+        registry: PolicyRegistry = cls._start_stream(
+            PolicyRegistryStarted,
+            stamp,
             originator_id=policy_registry_id(),
-            originator_version=cls.INITIAL_VERSION,
-            timestamp=stamp.recorded_at,
             ref=POLICY_STREAM,
-            occurred_at=stamp.occurred_at,
-            actor=stamp.actor,
-            command_id=stamp.command_id,
-            reason=None,
-            source=None,
-            prev_hash=GENESIS,
-            hash="",
             version=1,
             document=policy.document,
             digest=policy.digest,
         )
-        event = seal(draft)
-        registry = event.mutate(None)
-        if not isinstance(registry, PolicyRegistry):  # pragma: no cover
-            raise TypeError("PolicyRegistryStarted did not construct a PolicyRegistry")
-        registry.pending_events.append(event)
         return registry
 
     def load(self, stamp: Stamp, policy: Policy) -> bool:

@@ -12,11 +12,8 @@ from datetime import datetime
 from typing import Final
 from uuid import UUID
 
-from eventsourcing.utils import get_topic
-
 from engine import events as ev
-from engine.audit import GENESIS
-from engine.chain import Chained, Stamp, seal
+from engine.chain import Chained, Stamp
 from engine.errors import (
     CommandValidationError,
     InvalidTransitionError,
@@ -158,19 +155,11 @@ class Ticket(Chained):
             )
         if affected_users is not None and affected_users < 0:
             raise CommandValidationError("affected_users", "must not be negative", ref=ref)
-        draft = ev.TicketOpened(  # type: ignore[call-arg]
-            originator_topic=get_topic(cls),
+        ticket: Ticket = cls._start_stream(
+            ev.TicketOpened,
+            stamp,
             originator_id=ticket_id(ref),
-            originator_version=cls.INITIAL_VERSION,
-            timestamp=stamp.recorded_at,
             ref=ref,
-            occurred_at=stamp.occurred_at,
-            actor=stamp.actor,
-            command_id=stamp.command_id,
-            reason=None,
-            source=stamp.source,
-            prev_hash=GENESIS,
-            hash="",
             kind=kind,
             title=title,
             description=description,
@@ -187,11 +176,6 @@ class Ticket(Chained):
             affected_users=affected_users,
             policy_version=policy_version,
         )
-        event = seal(draft)
-        ticket = event.mutate(None)
-        if not isinstance(ticket, Ticket):  # pragma: no cover - the topic names Ticket
-            raise TypeError("TicketOpened did not construct a Ticket")
-        ticket.pending_events.append(event)
         return ticket
 
     # ------------------------------------------------------------------ guards
@@ -208,6 +192,10 @@ class Ticket(Chained):
         self.ensure_not_final(command)
         if self.state not in allowed:
             raise InvalidTransitionError(self.ref, self.state, command)
+
+    def _ensure_major(self, problem: str) -> None:
+        if not self.major:
+            raise CommandValidationError("ref", problem, ref=self.ref)
 
     def ensure_in_time(self, at: datetime) -> None:
         """Events of a ticket stay in time order: a command may not happen before the last."""
@@ -398,10 +386,7 @@ class Ticket(Chained):
     def link_child(self, stamp: Stamp, child: Ticket) -> None:
         """Link another incident under this major incident (records on both tickets)."""
         self.ensure_not_final("link_child")
-        if not self.major:
-            raise CommandValidationError(
-                "ref", "children can only be linked to a major incident", ref=self.ref
-            )
+        self._ensure_major("children can only be linked to a major incident")
         if child.ref == self.ref:
             raise CommandValidationError("child", "a ticket cannot be its own child", ref=self.ref)
         child.ensure_not_final("link_to_parent")
@@ -424,10 +409,7 @@ class Ticket(Chained):
         self, stamp: Stamp, *, audience: str, message: str, channel: str | None = None
     ) -> None:
         self.ensure_not_final("communicate")
-        if not self.major:
-            raise CommandValidationError(
-                "ref", "communications are recorded on major incidents", ref=self.ref
-            )
+        self._ensure_major("communications are recorded on major incidents")
         _require_text("audience", audience, self.ref)
         _require_text("message", message, self.ref)
         self._record(
@@ -437,10 +419,7 @@ class Ticket(Chained):
     def review(self, stamp: Stamp, *, summary: str, root_cause: str, actions: list[str]) -> None:
         """Attach the post-incident review to a resolved major incident."""
         self._ensure_state("review", ("resolved",))
-        if not self.major:
-            raise CommandValidationError(
-                "ref", "post-incident reviews are for major incidents", ref=self.ref
-            )
+        self._ensure_major("post-incident reviews are for major incidents")
         _require_text("summary", summary, self.ref)
         _require_text("root_cause", root_cause, self.ref)
         self._record(
