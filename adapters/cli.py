@@ -253,7 +253,7 @@ def _run_sla(args: argparse.Namespace) -> int:
         table.add_column(column)
     for row in rows:
         table.add_row(
-            row["ref"],
+            str(row["ref"]),
             str(row["name"]),
             str(row["kind"]),
             str(row["stage"]),

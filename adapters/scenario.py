@@ -4,7 +4,9 @@ A scenario file is YAML: ``name``, ``policy`` (a path relative to the file, or a
 mapping), ``start``, ``steps`` and ``expect``. Each step runs one command (``do``, fields in
 ``with``, actor in ``as``, optional ``command_id`` and ``expected_version``) at ``at`` — an
 offset from ``start`` (``+4m``, ``+1h30m``) or an absolute ISO instant — or ``advance`` to
-move the clock. Expectations check ticket fields (optionally ``as_of``) and expected errors.
+move the clock, or ``load_policy`` (``with: {policy: FILE-or-mapping}``) to install a new
+policy version mid-history. Expectations check ticket fields (optionally ``as_of``), SLA
+timers and expected errors.
 """
 
 from __future__ import annotations
@@ -132,18 +134,25 @@ def load_scenario(path: Path) -> dict[str, Any]:
 
 def scenario_policy(document: Mapping[str, Any], path: Path) -> Mapping[str, Any] | None:
     """The scenario's policy mapping (inline, or read from a path relative to the file)."""
-    policy = document.get("policy")
-    if policy is None or isinstance(policy, Mapping):
+    if document.get("policy") is None:
+        return None
+    return _policy_source(document, path, "policy")
+
+
+def _policy_source(holder: Mapping[str, Any], path: Path, where: str) -> Mapping[str, Any]:
+    """``holder['policy']``: an inline mapping, or a YAML file relative to the scenario."""
+    policy = holder.get("policy")
+    if isinstance(policy, Mapping):
         return policy
-    policy_path = (path.parent / str(policy)).resolve()
+    if not isinstance(policy, str):
+        raise ScenarioError(path, where, "give a policy file (relative path) or a mapping")
+    policy_path = (path.parent / policy).resolve()
     try:
         loaded = yaml.safe_load(policy_path.read_text(encoding="utf-8"))
     except OSError as error:
-        raise ScenarioError(
-            path, "policy", f"cannot read {policy_path}: {error.strerror}"
-        ) from None
+        raise ScenarioError(path, where, f"cannot read {policy_path}: {error.strerror}") from None
     except yaml.YAMLError as error:
-        raise ScenarioError(path, "policy", f"invalid YAML in {policy_path}: {error}") from None
+        raise ScenarioError(path, where, f"invalid YAML in {policy_path}: {error}") from None
     return loaded if loaded is not None else {}
 
 
@@ -169,7 +178,11 @@ def run_scenario(desk: Desk, path: Path) -> ScenarioResult:
         now = max(now, at)
         result.steps += 1
         try:
-            if step["do"] == "advance":
+            if step["do"] == "load_policy":
+                policy = _policy_source(step.get("with") or {}, path, f"{where}.with.policy")
+                version = desk.load_policy(policy, actor=str(step.get("as", "")), at=at).version
+                log.info("scenario.policy_loaded", step=number, version=version)
+            elif step["do"] == "advance":
                 for tick in desk.advance(at):
                     log.info(
                         "scenario.advanced",
