@@ -310,8 +310,13 @@ def _run_what_if(args: argparse.Namespace) -> int:
 
 def _run_audit(args: argparse.Namespace) -> int:
     desk = _desk(args)
-    desk.get_ticket(args.ref)  # a clear TicketNotFoundError first
-    rows = [envelope(e.event, e.position) for e in desk.read_log() if e.event.ref == args.ref]
+    as_of = _instant(args.as_of, "--as-of") if args.as_of else None
+    desk.get_ticket(args.ref, as_of=as_of)  # a clear TicketNotFoundError first
+    rows = [
+        envelope(e.event, e.position)
+        for e in desk.read_log()
+        if e.event.ref == args.ref and (as_of is None or e.event.occurred_at <= as_of)
+    ]
     if args.json:
         _emit_json(rows)
         return EXIT_OK
@@ -337,10 +342,13 @@ def _run_audit(args: argparse.Namespace) -> int:
 
 def _run_export(args: argparse.Namespace) -> int:
     desk = _desk(args)
+    as_of = _instant(args.as_of, "--as-of") if args.as_of else None
     target = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
     try:
         count = 0
         for logged in desk.read_log():
+            if as_of is not None and logged.event.occurred_at > as_of:
+                continue
             target.write(json.dumps(envelope(logged.event, logged.position)) + "\n")
             count += 1
     finally:
@@ -481,11 +489,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit = sub.add_parser("audit", help="a ticket's history, event by event")
     audit.add_argument("ref")
+    audit.add_argument("--as-of", help="only events that occurred at or before T")
     _add_json(audit)
     audit.set_defaults(handler=_run_audit)
 
     export = sub.add_parser("export", help="the whole log as JSON Lines")
     export.add_argument("--output", "-o", help="file to write (default: stdout)")
+    export.add_argument("--as-of", help="only events that occurred at or before T")
     export.set_defaults(handler=_run_export)
 
     verify = sub.add_parser("verify", help="check every hash chain; exit 1 on any problem")

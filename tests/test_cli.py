@@ -425,3 +425,15 @@ def test_import_servicenow_from_the_command_line(
     capsys.readouterr()
     assert _events(store) == count
     assert main(["verify"]) == 0
+
+
+def test_audit_and_export_as_of_an_instant(store: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """audit/export --as-of T keep only events that occurred at or before T."""
+    main(OPEN)
+    main(["start", "INC1", "--as", "bob", "--at", "2026-03-02T10:00:00+00:00"])
+    capsys.readouterr()
+    assert main(["audit", "INC1", "--as-of", "2026-03-02T09:30:00+00:00", "--json"]) == 0
+    assert [e["type"] for e in _json(capsys)] == ["TicketOpened"]  # type: ignore[union-attr]
+    assert main(["export", "--as-of", "2026-03-02T09:30:00+00:00"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [json.loads(line)["type"] for line in lines] == ["TicketOpened"]
