@@ -14,11 +14,11 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import RecordConflictError
+from eventsourcing.persistence import JSONTranscoder, RecordConflictError
 from eventsourcing.utils import EnvType, get_topic
 
 from engine import commands as cmd
@@ -37,6 +37,7 @@ from engine.ids import policy_registry_id, ticket_id
 from engine.policy import Policy, SlaDefinition, parse_policy
 from engine.policy_registry import PolicyRegistry
 from engine.sla import Milestone, TimerStatus, due_milestones, evaluate
+from engine.snapshots import SNAPSHOT_INTERVAL, PhaseAsDict, SlaTimerAsDict
 from engine.ticket import OPEN_STATES, RESOLVED_BY_PARENT, UNSET, Ticket
 from engine.verify import Verifier, VerifyReport
 from engine.views import ticket_view
@@ -68,6 +69,12 @@ class Desk(Application[UUID]):
     """The DeskLedger engine: every ticket command, the policy versions, the log."""
 
     name = "DeskLedger"
+    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Ticket: SNAPSHOT_INTERVAL}
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(PhaseAsDict())
+        transcoder.register(SlaTimerAsDict())
 
     def __init__(
         self, env: EnvType | None = None, *, clock: Clock, wall_clock: Clock | None = None
