@@ -15,30 +15,22 @@ import statistics
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.progress import track
 from rich.table import Table
 
+from bench.bench_calendar import OFFICE
 from engine.calendar import BusinessCalendar
 from engine.chain import Stamp
 from engine.policy import parse_policy
 from engine.sla import evaluate
 from engine.ticket import Ticket
 
-POLICY = {
+POLICY: dict[str, Any] = {
     "calendars": {
-        "office": {
-            "timezone": "Europe/Berlin",
-            "hours": {
-                "mon": ["09:00-17:00"],
-                "tue": ["09:00-12:00", "13:00-17:00"],
-                "wed": ["09:00-17:00"],
-                "thu": ["09:00-17:00"],
-                "fri": ["09:00-17:00"],
-            },
-            "holidays": ["2026-12-24", "2026-12-25", {"country": "DE", "subdivision": "BE"}],
-        }
+        "office": OFFICE,  # the calendar benchmark's Berlin office hours and holidays
     },
     "slas": [
         {"name": "Response", "kind": "response", "target": "30m"},
