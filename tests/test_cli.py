@@ -160,60 +160,23 @@ def test_json_errors_carry_the_facts(store: str, capsys: pytest.CaptureFixture[s
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["show", "NOPE1"], "ticket NOPE1 not found"),
-        (
-            [
-                "open",
-                "INC9",
-                "--title",
-                "t",
-                "--caller",
-                "c",
-                "--impact",
-                "9",
-                "--urgency",
-                "1",
-                "--as",
-                "a",
-            ],
-            "impact",
-        ),
-        (
-            ["open", "INC9", "--title", "t", "--caller", "c", "--impact", "1", "--urgency", "1"],
-            "--as",
-        ),
-        (
-            [
-                "open",
-                "INC9",
-                "--title",
-                "t",
-                "--caller",
-                "c",
-                "--impact",
-                "1",
-                "--urgency",
-                "1",
-                "--as",
-                "a",
-                "--at",
-                "yesterday",
-            ],
-            "--at",
-        ),
-        (["verify", "--checkpoint", "12:abc"], "checkpoint"),
+        ("show NOPE1", "ticket NOPE1 not found"),
+        ("open INC9 --title t --caller c --impact 9 --urgency 1 --as a", "impact"),
+        ("open INC9 --title t --caller c --impact 1 --urgency 1", "--as"),
+        ("open INC9 --title t --caller c --impact 1 --urgency 1 --as a --at yesterday", "--at"),
+        ("verify --checkpoint 12:abc", "checkpoint"),
     ],
 )
 def test_bad_input_exits_2_naming_what_is_wrong(
     store: str,
     capsys: pytest.CaptureFixture[str],
-    argv: list[str],
+    argv: str,
     message: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Bad input gets exit code 2 and an error that names the field or ticket."""
     monkeypatch.delenv("DESKLEDGER_ACTOR", raising=False)
-    assert main(argv) == 2
+    assert main(argv.split()) == 2
     assert message in capsys.readouterr().err
     assert _events(store) == 0
 
