@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import json
 import signal
 import threading
@@ -73,8 +72,8 @@ from adapters.nats_server import DEFAULT_NATS_URL, NatsUnavailableError
 from adapters.nats_server import nats_url as configured_nats_url
 from adapters.stores import StoreUnavailableError
 from engine.application import Desk, LoggedEvent
-from engine.chain import ENVELOPE_FIELDS, LedgerEvent
-from engine.envelope import envelope
+from engine.chain import LedgerEvent
+from engine.envelope import envelope, envelope_from_fields
 from engine.errors import DeskLedgerError
 from engine.policy_registry import POLICY_STREAM
 
@@ -197,22 +196,15 @@ class _LogReader:
             and isinstance(mapper.transcoder, JSONTranscoder)
         )
         self._decoder = json.JSONDecoder(object_hook=_plain)
-        self._classes: dict[str, tuple[str, tuple[str, ...]] | None] = {}
+        self._classes: dict[str, type[LedgerEvent] | None] = {}
 
-    def _shape(self, topic: str) -> tuple[str, tuple[str, ...]] | None:
-        """(type name, data field names) of a relayed event class; None if not relayed."""
+    def _shape(self, topic: str) -> type[LedgerEvent] | None:
+        """The event class of a relayed topic; None if not relayed."""
         try:
             return self._classes[topic]
         except KeyError:
             cls = resolve_topic(topic)
-            shape = None
-            if isinstance(cls, type) and issubclass(cls, LedgerEvent):
-                names = tuple(
-                    f.name for f in dataclasses.fields(cls) if f.name not in ENVELOPE_FIELDS
-                )
-                shape = (cls.__name__, names)
-                if getattr(cls, "class_version", 1) != 1:
-                    shape = (cls.__name__, ("class_version",))  # always falls back
+            shape = cls if isinstance(cls, type) and issubclass(cls, LedgerEvent) else None
             self._classes[topic] = shape
             return shape
 
@@ -235,29 +227,19 @@ class _LogReader:
         return page, last
 
     def _fast_envelope(
-        self, notification: Notification, shape: tuple[str, tuple[str, ...]]
+        self, notification: Notification, event_class: type[LedgerEvent]
     ) -> dict[str, Any] | None:
-        type_name, data_fields = shape
         try:
             state = self._decoder.decode(notification.state.decode("utf-8"))
-            if "class_version" in state:
+            if "class_version" in state or getattr(event_class, "class_version", 1) != 1:
                 return None
-            return {
-                "position": notification.id,
-                "ticket": state["ref"],
-                "type": type_name,
-                "version": notification.originator_version,
-                "occurred_at": state["occurred_at"],
-                "recorded_at": state["timestamp"],
-                "actor": state["actor"],
-                "reason": state["reason"],
-                "command_id": state["command_id"],
-                "data": {name: state[name] for name in data_fields},
-                "source": state["source"],
-                "prev_hash": state["prev_hash"],
-                "hash": state["hash"],
-                "stream_id": str(notification.originator_id),
-            }
+            return envelope_from_fields(
+                event_class,
+                state,
+                position=notification.id,
+                version=notification.originator_version,
+                stream_id=notification.originator_id,
+            )
         except (_Unusual, KeyError, ValueError):
             return None
 
