@@ -34,7 +34,7 @@ from engine.errors import (
 )
 from engine.events import TicketEvent, TicketOpened
 from engine.ids import policy_registry_id, ticket_id
-from engine.policy import Policy, SlaDefinition, parse_policy
+from engine.policy import Policy, SlaDefinition, parse_policy, pin_holidays
 from engine.policy_registry import PolicyRegistry
 from engine.sla import Milestone, TimerStatus, due_milestones, evaluate
 from engine.snapshots import SNAPSHOT_INTERVAL, PhaseAsDict, SlaTimerAsDict
@@ -531,6 +531,7 @@ class Desk(Application[UUID]):
         """Validate and install a policy as the next version (no-op if it is unchanged)."""
         policy = raw if isinstance(raw, Policy) else parse_policy(raw)
         stamp = self._stamp(actor, at, None, None)
+        policy = pin_holidays(policy, stamp.occurred_at.year)
         registry = self._registry()
         if registry is None:
             registry = PolicyRegistry.start(stamp, policy)

@@ -95,11 +95,27 @@ _SAMPLE_S: Final = 86_400  # offset sampling step while building a week (see mod
 _MAX_IDLE_WEEKS: Final = 5 * 53  # give up after ~5 years without any working time
 _MAX_CACHED_WEEKS: Final = 20_000
 _KEYS: Final = ("timezone", "hours", "holidays")
-_HOLIDAY_KEYS: Final = ("country", "subdivision")
+_HOLIDAY_KEYS: Final = ("country", "subdivision", "pinned")
 _PERIOD_RE: Final = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 _DATE_RE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 _Period = tuple[int, int]  # [start, end) in microseconds since local midnight
+
+
+@dataclass(frozen=True)
+class _Country:
+    """Public holidays of a country (and subdivision) from the ``holidays`` package, with the
+    dates of ``first..last`` pinned (recorded when a policy was loaded), so a later package
+    release cannot change past verdicts; years outside the pinned range ask the package."""
+
+    country: str
+    subdivision: str | None = None
+    first: int | None = None
+    last: int | None = None
+    dates: frozenset[date] = frozenset()
+
+    def covers(self, year: int) -> bool:
+        return self.first is not None and self.last is not None and self.first <= year <= self.last
 
 
 class CalendarError(ValueError):
@@ -235,6 +251,26 @@ class BusinessCalendar:
 
     def __repr__(self) -> str:
         return f"BusinessCalendar(name={self._name!r}, mapping={self._canonical})"
+
+    def pinned(self, first: int, last: int) -> BusinessCalendar:
+        """The same calendar with its country holidays of ``first..last`` written out as
+        dates, so they no longer depend on the installed ``holidays`` release."""
+        if first > last:
+            raise ValueError(f"first year {first} is after last year {last}")
+        mapping = self.to_mapping()
+        entries = mapping.get("holidays")
+        if isinstance(entries, list):
+            for entry in entries:
+                if isinstance(entry, dict):
+                    unpinned = _Country(entry["country"], entry.get("subdivision"))
+                    days = holidays_package.country_holidays(
+                        unpinned.country, subdiv=unpinned.subdivision, years=range(first, last + 1)
+                    )
+                    entry["pinned"] = {
+                        "years": [first, last],
+                        "dates": [day.isoformat() for day in sorted(days.keys())],
+                    }
+        return BusinessCalendar(mapping, name=self._name)
 
     def is_holiday(self, day: date) -> bool:
         """True when the local date ``day`` is a holiday of this calendar."""
@@ -412,8 +448,13 @@ class BusinessCalendar:
         cached = self._country_years.get(year)
         if cached is None:
             found: set[date] = set()
-            for country, subdivision in self._countries:
-                table = holidays_package.country_holidays(country, subdiv=subdivision, years=year)
+            for entry in self._countries:
+                if entry.covers(year):
+                    found.update(day for day in entry.dates if day.year == year)
+                    continue
+                table = holidays_package.country_holidays(
+                    entry.country, subdiv=entry.subdivision, years=year
+                )
                 found.update(table.keys())
             cached = frozenset(found)
             self._country_years[year] = cached
@@ -429,10 +470,15 @@ class BusinessCalendar:
             }
         result: dict[str, object] = {"timezone": self.timezone, "hours": hours}
         entries: list[object] = [day.isoformat() for day in sorted(self._dates)]
-        for country, subdivision in self._countries:
-            entry = {"country": country}
-            if subdivision is not None:
-                entry["subdivision"] = subdivision
+        for country in self._countries:
+            entry: dict[str, object] = {"country": country.country}
+            if country.subdivision is not None:
+                entry["subdivision"] = country.subdivision
+            if country.first is not None:
+                entry["pinned"] = {
+                    "years": [country.first, country.last],
+                    "dates": [day.isoformat() for day in sorted(country.dates)],
+                }
             entries.append(entry)
         if entries:
             result["holidays"] = entries
@@ -512,7 +558,7 @@ def _parse_period(path: str, text: object) -> _Period:
 
 def _parse_holidays(
     raw: object,
-) -> tuple[frozenset[date], tuple[tuple[str, str | None], ...]]:
+) -> tuple[frozenset[date], tuple[_Country, ...]]:
     if raw is None:
         return frozenset(), ()
     if not isinstance(raw, list | tuple):
@@ -522,7 +568,7 @@ def _parse_holidays(
             f"{{country: DE, subdivision: BE}} mappings, got {raw!r}",
         )
     dates: set[date] = set()
-    countries: list[tuple[str, str | None]] = []
+    countries: list[_Country] = []
     for index, item in enumerate(raw):
         path = f"holidays[{index}]"
         if isinstance(item, datetime):
@@ -551,7 +597,7 @@ def _parse_date(path: str, text: str) -> date:
     raise CalendarError(path, f"invalid date {text!r} (expected YYYY-MM-DD)")
 
 
-def _parse_country(path: str, item: Mapping[object, object]) -> tuple[str, str | None]:
+def _parse_country(path: str, item: Mapping[object, object]) -> _Country:
     for key in item:
         if key not in _HOLIDAY_KEYS:
             raise CalendarError(
@@ -568,19 +614,44 @@ def _parse_country(path: str, item: Mapping[object, object]) -> tuple[str, str |
             f"{path}.country", f"unknown country {country!r} for the holidays package"
         )
     subdivision = item.get("subdivision")
-    if subdivision is None:
-        return country, None
-    if not isinstance(subdivision, str):
+    if subdivision is not None and not isinstance(subdivision, str):
         raise CalendarError(
             f"{path}.subdivision", f"expected a string (quote numeric codes), got {subdivision!r}"
         )
-    if subdivision not in supported[country]:
+    if subdivision is not None and subdivision not in supported[country]:
         known = ", ".join(supported[country]) or "none"
         raise CalendarError(
             f"{path}.subdivision",
             f"unknown subdivision {subdivision!r} for country {country!r} (known: {known})",
         )
-    return country, subdivision
+    pinned = item.get("pinned")
+    if pinned is None:
+        return _Country(country, subdivision)
+    return _parse_pinned(f"{path}.pinned", pinned, country, subdivision)
+
+
+def _parse_pinned(path: str, pinned: object, country: str, subdivision: str | None) -> _Country:
+    if not isinstance(pinned, Mapping) or set(pinned) != {"years", "dates"}:
+        raise CalendarError(path, "expected {years: [first, last], dates: [...]}")
+    years = pinned["years"]
+    if (
+        not isinstance(years, list | tuple)
+        or len(years) != 2
+        or not all(isinstance(y, int) and not isinstance(y, bool) for y in years)
+        or years[0] > years[1]
+    ):
+        raise CalendarError(f"{path}.years", f"expected [first, last] years, got {years!r}")
+    raw_dates = pinned["dates"]
+    if not isinstance(raw_dates, list | tuple):
+        raise CalendarError(f"{path}.dates", f"expected a list of ISO dates, got {raw_dates!r}")
+    dates: set[date] = set()
+    for index, item in enumerate(raw_dates):
+        where = f"{path}.dates[{index}]"
+        day = item if isinstance(item, date) else _parse_date(where, str(item))
+        if not years[0] <= day.year <= years[1]:
+            raise CalendarError(where, f"{day} is outside the pinned years {years[0]}-{years[1]}")
+        dates.add(day)
+    return _Country(country, subdivision, years[0], years[1], frozenset(dates))
 
 
 def _format_period(period: _Period) -> str:

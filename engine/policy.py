@@ -322,6 +322,31 @@ def parse_policy(raw: Mapping[str, Any] | None) -> Policy:
     )
 
 
+#: Country holidays are written out for this many years either side of the year a policy is
+#: loaded, so a later release of the ``holidays`` package cannot change a recorded verdict.
+PINNED_YEARS = 10
+
+
+def pin_holidays(policy: Policy, year: int) -> Policy:
+    """The policy with each calendar's country holidays of ``year`` ± :data:`PINNED_YEARS`
+    written out as dates (calendars already pinned, or without countries, are unchanged)."""
+    from engine.calendar import BusinessCalendar  # noqa: PLC0415 - calendar imports policy users
+
+    calendars: dict[str, Any] = {}
+    changed = False
+    for name, mapping in policy.calendars.items():
+        entries = mapping.get("holidays") or []
+        calendars[name] = mapping
+        if any(isinstance(e, Mapping) and "pinned" not in e for e in entries):
+            calendar = BusinessCalendar.from_mapping(mapping, name=name)
+            pinned = calendar.pinned(year - PINNED_YEARS, year + PINNED_YEARS)
+            calendars[name] = pinned.to_mapping()
+            changed = True
+    if not changed:
+        return policy
+    return parse_policy({**policy.document, "calendars": calendars}).with_version(policy.version)
+
+
 def default_policy() -> Policy:
     """The policy in force when none was loaded: the §3 matrix, a 24x7 calendar, no SLAs."""
     return parse_policy({})

@@ -9,6 +9,7 @@ import pytest
 
 from adapters.bootstrap import open_desk
 from engine.application import Desk
+from engine.calendar import BusinessCalendar
 from engine.clock import FixedClock, SimulatedClock
 from engine.envelope import envelope
 from engine.errors import PolicyError
@@ -316,3 +317,35 @@ def test_a_breach_is_announced_once_when_priority_goes_down_and_back_up() -> Non
         ("P1", "cancelled"),
         ("P1", "breached"),
     ]
+
+
+def test_loading_a_policy_pins_country_holidays_as_dates() -> None:
+    """Country holidays are written into the stored policy version (year ± 10), so a later
+    release of the holidays package cannot change a recorded verdict."""
+    berlin = {
+        "timezone": "Europe/Berlin",
+        "hours": {d: ["09:00-17:00"] for d in ("mon", "tue", "wed", "thu", "fri")},
+        "holidays": [{"country": "DE", "subdivision": "BE"}],
+    }
+    desk, _ = _desk({"calendars": {"berlin": berlin}})
+    [entry] = desk.policy().document["calendars"]["berlin"]["holidays"]
+    assert entry["pinned"]["years"] == [2016, 2036]
+    assert "2026-12-25" in entry["pinned"]["dates"]
+    assert "2026-05-01" in entry["pinned"]["dates"]
+
+
+def test_pinned_holiday_dates_win_over_the_package_inside_their_years() -> None:
+    """Inside the pinned years the recorded dates are the holidays (even if the package now
+    says otherwise); outside them the package is asked."""
+    mapping = {
+        "timezone": "UTC",
+        "hours": {d: ["09:00-17:00"] for d in ("mon", "tue", "wed", "thu", "fri")},
+        "holidays": [{"country": "DE", "pinned": {"years": [2026, 2026], "dates": ["2026-03-03"]}}],
+    }
+    calendar = BusinessCalendar.from_mapping(mapping)
+    tuesday = datetime(2026, 3, 3, 9, tzinfo=UTC)
+    assert calendar.elapsed(tuesday, tuesday + 8 * H) == timedelta(0)  # pinned, not in package
+    may_day = datetime(2026, 5, 1, 9, tzinfo=UTC)  # a DE holiday, but not among pinned dates
+    assert calendar.elapsed(may_day, may_day + 8 * H) == 8 * H
+    next_may_day = datetime(2027, 4, 30, 9, tzinfo=UTC) + timedelta(days=1)  # 2027-05-01, Sat
+    assert calendar.is_holiday(next_may_day.date())  # outside the pinned years: the package
