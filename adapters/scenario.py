@@ -20,7 +20,7 @@ from typing import Any
 import structlog
 import yaml
 
-from engine.application import Desk
+from engine.application import CommandResult, Desk
 from engine.durations import parse_duration
 from engine.errors import DeskLedgerError, TicketNotFoundError
 from engine.sla import TimerStatus
@@ -156,6 +156,12 @@ def _policy_source(holder: Mapping[str, Any], path: Path, where: str) -> Mapping
     return loaded if loaded is not None else {}
 
 
+def _log_result(message: str, step: int, result: CommandResult) -> None:
+    log.info(
+        message, step=step, ticket=result.ref, positions=result.positions, events=result.events
+    )
+
+
 def run_scenario(desk: Desk, path: Path) -> ScenarioResult:
     """Run one scenario file against ``desk`` and check its expectations."""
     document = load_scenario(path)
@@ -184,13 +190,7 @@ def run_scenario(desk: Desk, path: Path) -> ScenarioResult:
                 log.info("scenario.policy_loaded", step=number, version=version)
             elif step["do"] == "advance":
                 for tick in desk.advance(at):
-                    log.info(
-                        "scenario.advanced",
-                        step=number,
-                        ticket=tick.ref,
-                        positions=tick.positions,
-                        events=tick.events,
-                    )
+                    _log_result("scenario.advanced", number, tick)
             else:
                 outcome = desk.execute(
                     str(step["do"]),
@@ -200,13 +200,7 @@ def run_scenario(desk: Desk, path: Path) -> ScenarioResult:
                     command_id=step.get("command_id"),
                     expected_version=step.get("expected_version"),
                 )
-                log.info(
-                    "scenario.step",
-                    step=number,
-                    ticket=outcome.ref,
-                    positions=outcome.positions,
-                    events=outcome.events,
-                )
+                _log_result("scenario.step", number, outcome)
         except DeskLedgerError as error:
             result.errors[number] = error
             log.info("scenario.step_rejected", step=number, error=str(error))

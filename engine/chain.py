@@ -65,6 +65,22 @@ ENVELOPE_FIELDS = frozenset(
 )
 
 
+def _envelope(stamp: Stamp, ref: str, prev_hash: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """The envelope fields of a new (unsealed) event, merged with its own ``fields``."""
+    return {
+        "reason": None,
+        **fields,
+        "timestamp": stamp.recorded_at,
+        "ref": ref,
+        "occurred_at": stamp.occurred_at,
+        "actor": stamp.actor,
+        "command_id": stamp.command_id,
+        "source": stamp.source,
+        "prev_hash": prev_hash,
+        "hash": "",
+    }
+
+
 def seal(draft: LedgerEvent) -> LedgerEvent:
     """Return the draft event with its ``hash`` filled in."""
     return dataclasses.replace(draft, hash=event_hash(draft))  # type: ignore[call-arg]
@@ -84,19 +100,10 @@ class Chained(Aggregate):
 
     def _record(self, event_class: type[LedgerEvent], stamp: Stamp, **fields: Any) -> None:
         """Create the next event, link it into the hash chain, apply it, keep it pending."""
-        fields.setdefault("reason", None)
-        draft = event_class(  # type: ignore[call-arg]
+        draft = event_class(
             originator_id=self.id,
             originator_version=self.version + 1,
-            timestamp=stamp.recorded_at,
-            ref=self.ref,
-            occurred_at=stamp.occurred_at,
-            actor=stamp.actor,
-            command_id=stamp.command_id,
-            source=stamp.source,
-            prev_hash=self.head_hash,
-            hash="",
-            **fields,
+            **_envelope(stamp, self.ref, self.head_hash, fields),
         )
         event = seal(draft)
         event.mutate(self)
@@ -113,20 +120,11 @@ class Chained(Aggregate):
         **fields: Any,
     ) -> Any:
         """Create a new aggregate from its first event (the head of its hash chain)."""
-        fields.setdefault("reason", None)
         draft = event_class(  # type: ignore[call-arg]
             originator_topic=get_topic(cls),
             originator_id=originator_id,
             originator_version=cls.INITIAL_VERSION,
-            timestamp=stamp.recorded_at,
-            ref=ref,
-            occurred_at=stamp.occurred_at,
-            actor=stamp.actor,
-            command_id=stamp.command_id,
-            source=stamp.source,
-            prev_hash=GENESIS,
-            hash="",
-            **fields,
+            **_envelope(stamp, ref, GENESIS, fields),
         )
         event = seal(draft)
         aggregate = event.mutate(None)
