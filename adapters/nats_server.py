@@ -35,7 +35,7 @@ from typing import Self
 
 import structlog
 
-from engine.errors import DeskLedgerError
+from engine.errors import UnavailableError
 
 NATS_URL_VARIABLE = "DESKLEDGER_NATS_URL"
 BINARY_VARIABLE = "DESKLEDGER_NATS_SERVER"
@@ -45,7 +45,7 @@ HOST = "127.0.0.1"
 log = structlog.get_logger("deskledger.nats_server")
 
 
-class NatsUnavailableError(DeskLedgerError):
+class NatsUnavailableError(UnavailableError):
     """NATS could not be started or reached (CLI exit code 3)."""
 
 

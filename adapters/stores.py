@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from engine.errors import DeskLedgerError
+from engine.errors import DeskLedgerError, UnavailableError
 
 DEFAULT_STORE = "sqlite:///deskledger.db"
 
@@ -21,7 +21,7 @@ class StoreURLError(DeskLedgerError, ValueError):
     """The store URL is not one DeskLedger understands."""
 
 
-class StoreUnavailableError(DeskLedgerError):
+class StoreUnavailableError(UnavailableError):
     """The store could not be reached or opened (exit code 3)."""
 
 

@@ -8,9 +8,12 @@
     ├── InvalidTransitionError     (ValueError)    command not allowed in the ticket's state
     │   └── TicketFinalError                       any command on a closed or canceled ticket
     ├── CommandValidationError     (ValueError)    a missing or invalid field
-    │   └── NotPermittedError                      the actor may not do this (e.g. declare major)
+    │   ├── NotPermittedError                      the actor may not do this (e.g. declare major)
+    │   └── CommandIdReusedError                   a command_id reused for another command
     ├── ConcurrencyError                           expected_version mismatch or a racing writer
-    └── PolicyError                (ValueError)    an invalid policy, with the offending key path
+    ├── PolicyError                (ValueError)    an invalid policy, with the offending key path
+    ├── UnreadableEventError                       a stored event cannot be decoded (run verify)
+    └── UnavailableError                           a store or NATS cannot be reached (adapters)
 
 Every error carries the facts a caller needs (ticket ref, state, command, field) as
 attributes as well as in its message, so an embedding product can react without parsing text.
@@ -95,3 +98,31 @@ class PolicyError(DeskLedgerError, ValueError):
         self.path = path
         self.problem = problem
         super().__init__(f"{path}: {problem}" if path else problem)
+
+
+class CommandIdReusedError(CommandValidationError):
+    """A ``command_id`` already used on this ticket for a different command or fields."""
+
+    def __init__(self, command_id: str, *, ref: str, earlier: str, now: str) -> None:
+        self.command_id = command_id
+        super().__init__(
+            "command_id",
+            f"{command_id!r} was already used for {earlier}; this is {now} "
+            "(give each command its own id)",
+            ref=ref,
+        )
+
+
+class UnreadableEventError(DeskLedgerError):
+    """A stored event cannot be decoded: the log is damaged or was written by other code."""
+
+    def __init__(self, ref: str, position: int | None, cause: str = "") -> None:
+        self.ref = ref
+        self.position = position
+        self.cause = cause
+        where = f"event at position {position}" if position is not None else "an event"
+        super().__init__(f"ticket {ref}: {where} cannot be read; run verify")
+
+
+class UnavailableError(DeskLedgerError):
+    """Infrastructure (the store, NATS) cannot be reached; raised by adapters (exit 3)."""
