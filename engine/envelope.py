@@ -1,21 +1,89 @@
-"""The event envelope of SPEC §6: the JSON shape of an event in exports, audits and NATS.
+"""The event envelope of SPEC §6: one model for exports, audits, the relay and subscribers.
 
-:func:`envelope` builds it from a domain event; :func:`envelope_from_fields` from an event's
-fields already in JSON form (``state`` as stored, with datetimes and UUIDs as strings), which
-lets the relay skip rebuilding domain objects. Both go through :func:`_assemble`, the one
-place the shape is written down.
+An :class:`Envelope` is what leaves the store: a JSON object per event with its position in
+the log, its ticket, type, stream version, the §6 fields, the event's own ``data`` and its
+link in the hash chain. The export writes one per line, the relay publishes one per message
+and a subscriber hands one to its handler; all three use this class, so the shape is written
+down once.
+
+:func:`envelope` builds one from a domain event; :meth:`Envelope.from_json` reads one back.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import cache
-from typing import Any
-from uuid import UUID
+from typing import Any, Self
 
 from engine.audit import normal
 from engine.chain import ENVELOPE_FIELDS, LedgerEvent
+
+#: The keys of an envelope, in the order they are written.
+ENVELOPE_KEYS = (
+    "format",
+    "position",
+    "ticket",
+    "type",
+    "version",
+    "occurred_at",
+    "recorded_at",
+    "actor",
+    "reason",
+    "command_id",
+    "data",
+    "source",
+    "prev_hash",
+    "hash",
+    "stream_id",
+)
+
+#: The hash format of the events this code writes (see docs/hash-format.md).
+HASH_FORMAT = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """One event as it leaves the store. Times are ISO-8601 strings with offset."""
+
+    position: int
+    ticket: str
+    type: str
+    version: int
+    occurred_at: str
+    recorded_at: str
+    actor: str
+    reason: str | None
+    command_id: str | None
+    data: dict[str, Any]
+    source: dict[str, Any] | None
+    prev_hash: str
+    hash: str
+    stream_id: str
+    format: int = HASH_FORMAT
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON object (keys in :data:`ENVELOPE_KEYS` order, then any ``extra``)."""
+        body = {key: getattr(self, key) for key in ENVELOPE_KEYS}
+        body.update(self.extra)
+        return body
+
+    def to_json(self) -> str:
+        return json.dumps(self.as_dict(), ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_dict(cls, body: Mapping[str, Any]) -> Self:
+        """Read an envelope (KeyError naming the first missing key)."""
+        known = {key: body[key] for key in ENVELOPE_KEYS if key != "format"}
+        extra = {key: value for key, value in body.items() if key not in ENVELOPE_KEYS}
+        return cls(**known, format=int(body.get("format", 1)), extra=extra)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Self:
+        return cls.from_dict(json.loads(text))
 
 
 def event_type(event: LedgerEvent) -> str:
@@ -28,57 +96,29 @@ def data_fields(event_class: type[LedgerEvent]) -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(event_class) if f.name not in ENVELOPE_FIELDS)
 
 
-def _assemble(
-    *,
-    position: int,
-    version: int,
-    stream_id: str,
-    type_name: str,
-    fields: Mapping[str, Any],
-    data: Sequence[str],
-) -> dict[str, Any]:
-    return {
-        "position": position,
-        "ticket": fields["ref"],
-        "type": type_name,
-        "version": version,
-        "occurred_at": fields["occurred_at"],
-        "recorded_at": fields["timestamp"],
-        "actor": fields["actor"],
-        "reason": fields["reason"],
-        "command_id": fields["command_id"],
-        "data": {name: fields[name] for name in data},
-        "source": fields["source"],
-        "prev_hash": fields["prev_hash"],
-        "hash": fields["hash"],
-        "stream_id": stream_id,
-    }
+def envelope_of(event: LedgerEvent, position: int) -> Envelope:
+    """The envelope of a domain event stored at ``position``."""
+    return Envelope(
+        position=position,
+        ticket=event.ref,
+        type=event_type(event),
+        version=event.originator_version,
+        occurred_at=event.occurred_at.isoformat(),
+        recorded_at=event.timestamp.isoformat(),
+        actor=event.actor,
+        reason=event.reason,
+        command_id=event.command_id,
+        data={name: normal(getattr(event, name)) for name in data_fields(type(event))},
+        source=normal(event.source),
+        prev_hash=event.prev_hash,
+        hash=event.hash,
+        stream_id=str(event.originator_id),
+    )
 
 
 def envelope(event: LedgerEvent, position: int) -> dict[str, Any]:
     """One event as a JSON-able mapping: envelope fields plus its ``data``."""
-    names = data_fields(type(event))
-    fields = {name: normal(getattr(event, name)) for name in names}
-    for name in (
-        "ref",
-        "occurred_at",
-        "timestamp",
-        "actor",
-        "reason",
-        "command_id",
-        "source",
-        "prev_hash",
-        "hash",
-    ):
-        fields[name] = normal(getattr(event, name))
-    return _assemble(
-        position=position,
-        version=event.originator_version,
-        stream_id=str(event.originator_id),
-        type_name=event_type(event),
-        fields=fields,
-        data=names,
-    )
+    return envelope_of(event, position).as_dict()
 
 
 def envelope_from_fields(
@@ -87,14 +127,25 @@ def envelope_from_fields(
     *,
     position: int,
     version: int,
-    stream_id: UUID | str,
+    stream_id: object,
 ) -> dict[str, Any]:
-    """The envelope from an event's stored fields in JSON form (KeyError if one is missing)."""
-    return _assemble(
+    """The envelope from an event's stored fields in JSON form (KeyError if one is missing).
+
+    Transitional: the relay's fast path; it goes when the relay decodes through the mapper.
+    """
+    return Envelope(
         position=position,
+        ticket=fields["ref"],
+        type=event_class.__name__,
         version=version,
+        occurred_at=fields["occurred_at"],
+        recorded_at=fields["timestamp"],
+        actor=fields["actor"],
+        reason=fields["reason"],
+        command_id=fields["command_id"],
+        data={name: fields[name] for name in data_fields(event_class)},
+        source=fields["source"],
+        prev_hash=fields["prev_hash"],
+        hash=fields["hash"],
         stream_id=str(stream_id),
-        type_name=event_class.__name__,
-        fields=fields,
-        data=data_fields(event_class),
-    )
+    ).as_dict()
