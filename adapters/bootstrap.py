@@ -1,27 +1,31 @@
-"""Everything is wired here: a store URL and clocks in, a ready :class:`Desk` out."""
+"""The composition root: settings (or a store URL) and clocks in, a ready :class:`Desk` out."""
 
 from __future__ import annotations
 
 from eventsourcing.persistence import PersistenceError
 
 from adapters.clock import SystemClock
-from adapters.stores import StoreUnavailableError, store_env, store_url
+from adapters.settings import Settings
+from adapters.stores import StoreUnavailableError, store_env
 from engine.application import Desk
 from engine.clock import Clock
 
 
 def open_desk(
-    url: str | None = None, *, clock: Clock | None = None, wall_clock: Clock | None = None
+    store: str | Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    wall_clock: Clock | None = None,
 ) -> Desk:
-    """Open the store at ``url`` (``--store``/``DESKLEDGER_STORE``/default SQLite file).
+    """Open the store given by URL, by :class:`Settings`, or by the environment (SPEC §14).
 
     ``clock`` gives business time to commands without an explicit ``at`` (default: the
     system clock); ``wall_clock`` stamps ``recorded_at`` (default: the system clock).
     """
-    resolved = store_url(url)
-    env = store_env(resolved)
+    url = store.store if isinstance(store, Settings) else store or Settings.load().store
+    env = store_env(url)
     system = SystemClock()
     try:
         return Desk(env, clock=clock or system, wall_clock=wall_clock or system)
     except PersistenceError as error:
-        raise StoreUnavailableError(f"store {resolved!r} is unavailable: {error}") from error
+        raise StoreUnavailableError(f"store {url!r} is unavailable: {error}") from error

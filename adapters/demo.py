@@ -22,8 +22,9 @@ from adapters.relay import RelayThread
 from adapters.scenario import ScenarioResult, run_scenario
 from adapters.subscriber import DeliveryReport, check_delivery
 from engine.application import Desk
+from engine.lifecycle import OPEN_STATES
 from engine.sla import TimerStatus, made_sla
-from engine.ticket import OPEN_STATES
+from engine.vocabulary import SlaStage
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 
@@ -188,7 +189,7 @@ def run_demo(
     console.print(_tickets(desk, at))
     console.print(_queue(desk, at))
     statuses = [s for t in desk.tickets() for s in desk.sla_status(t, at)]
-    console.print(_sla_summary([s for s in statuses if s.stage != "cancelled"]))
+    console.print(_sla_summary([s for s in statuses if s.stage != SlaStage.CANCELED]))
 
     majors = [t for t in desk.tickets() if t.major]
     if majors:

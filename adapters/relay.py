@@ -71,10 +71,11 @@ from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfi
 from adapters.nats_server import DEFAULT_NATS_URL, NatsUnavailableError
 from adapters.nats_server import nats_url as configured_nats_url
 from adapters.stores import StoreUnavailableError
-from engine.application import Desk, LoggedEvent
+from engine.application import Desk
 from engine.chain import LedgerEvent
 from engine.envelope import envelope, envelope_from_fields
 from engine.errors import DeskLedgerError
+from engine.log import LoggedEvent
 from engine.policy_registry import POLICY_STREAM
 
 DEFAULT_STREAM = "DESKLEDGER"

@@ -25,6 +25,7 @@ from engine.durations import parse_duration
 from engine.errors import DeskLedgerError, TicketNotFoundError
 from engine.sla import TimerStatus
 from engine.views import ticket_view
+from engine.vocabulary import SlaStage
 
 log = structlog.get_logger("deskledger.scenario")
 
@@ -268,7 +269,7 @@ def _check_sla(
 ) -> None:
     if not isinstance(expected, Mapping):
         raise ScenarioError(path, where, "map SLA names to expected timer fields")
-    timers = {s.name: s.as_dict() for s in statuses if s.stage != "cancelled"}
+    timers = {s.name: s.as_dict() for s in statuses if s.stage != SlaStage.CANCELED}
     timers.update({s.name: s.as_dict() for s in statuses if s.name not in timers})
     for name, fields in expected.items():
         if not isinstance(fields, Mapping):

@@ -8,13 +8,10 @@ settings are handed to :class:`engine.application.Desk`, which builds its record
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from engine.errors import DeskLedgerError, UnavailableError
-
-DEFAULT_STORE = "sqlite:///deskledger.db"
 
 
 class StoreURLError(DeskLedgerError, ValueError):
@@ -23,11 +20,6 @@ class StoreURLError(DeskLedgerError, ValueError):
 
 class StoreUnavailableError(UnavailableError):
     """The store could not be reached or opened (exit code 3)."""
-
-
-def store_url(explicit: str | None = None) -> str:
-    """``--store``, else ``DESKLEDGER_STORE``, else ``sqlite:///deskledger.db``."""
-    return explicit or os.environ.get("DESKLEDGER_STORE") or DEFAULT_STORE
 
 
 def store_env(url: str) -> dict[str, str]:

@@ -22,6 +22,7 @@ class Stamp:
     recorded_at: datetime
     command_id: str | None = None
     source: dict[str, Any] | None = None
+    explicit: bool = True  # the caller gave the time (not the clock's "now")
 
 
 class LedgerEvent(Aggregate.Event):

@@ -1,24 +1,32 @@
 """Commands, validated at the edge: frozen pydantic models that name the field that is wrong.
 
-The names and fields are those of SPEC §2, shared by the Python API, scenarios and the CLI.
-``as`` (the actor), ``command_id`` and ``expected_version`` travel beside the command.
+The names and fields are those of SPEC §2, shared by the Python API, scenarios and the CLI
+(whose help text comes from the docstrings and field descriptions below). ``as`` (the actor),
+``command_id`` and ``expected_version`` travel beside the command.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from engine.errors import CommandValidationError
 from engine.ids import ticket_ref
+from engine.vocabulary import Channel, HoldReason, TicketKind, Visibility, values
+
+_REF = "the ticket's reference, e.g. INC0001234"
+
+
+def _choice(what: str, enum: type[Any]) -> str:
+    return f"{what} (one of: {values(enum)})"
 
 
 class Command(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
 
-    ref: str
+    ref: str = Field(description=_REF)
 
     @field_validator("ref")
     @classmethod
@@ -27,86 +35,120 @@ class Command(BaseModel):
 
 
 class Open(Command):
-    kind: Literal["incident", "service_request"] = "incident"
-    title: str
-    caller: str
-    impact: int
-    urgency: int
-    description: str | None = None
-    channel: str | None = None
-    category: str | None = None
-    subcategory: str | None = None
-    service: str | None = None
-    group: str | None = None
-    assignee: str | None = None
-    affected_users: int | None = None
+    """Open a new incident or service request; it starts in state new."""
+
+    kind: str = Field(default=TicketKind.INCIDENT, description=_choice("ticket kind", TicketKind))
+    title: str = Field(description="a short summary of the problem or request")
+    caller: str = Field(description="who reported it")
+    impact: int = Field(description="how widely it hurts: 1 (high), 2 or 3 (low)")
+    urgency: int = Field(description="how soon it hurts: 1 (high), 2 or 3 (low)")
+    description: str | None = Field(default=None, description="the full description")
+    channel: str | None = Field(
+        default=None, description=_choice("how it reached the desk", Channel)
+    )
+    category: str | None = Field(default=None, description="category, e.g. network")
+    subcategory: str | None = Field(default=None, description="subcategory, e.g. vpn")
+    service: str | None = Field(default=None, description="affected service or configuration item")
+    group: str | None = Field(default=None, description="assignment group")
+    assignee: str | None = Field(
+        default=None, description="assignee (opening with one does not start work)"
+    )
+    affected_users: int | None = Field(default=None, description="how many users are affected")
 
 
 class Assign(Command):
-    """``group`` and/or ``assignee``; an explicit ``None`` clears, an absent field keeps."""
+    """Set the assignment group and/or assignee; assigning a person to a new ticket starts
+    work. An explicit null clears a field, an absent one keeps it."""
 
-    group: str | None = None
-    assignee: str | None = None
+    group: str | None = Field(
+        default=None, description="assignment group (a change is a reassignment)"
+    )
+    assignee: str | None = Field(default=None, description="assignee")
 
 
 class Start(Command):
-    pass
+    """Start work on a new ticket (new -> in_progress)."""
 
 
 class Hold(Command):
-    reason: str
-    comment: str | None = None
+    """Put a ticket on hold (new or in_progress -> on_hold) for a reason."""
+
+    reason: str = Field(description=_choice("hold reason", HoldReason))
+    comment: str | None = Field(
+        default=None, description="what the caller is asked (required for awaiting_caller)"
+    )
 
 
 class Resume(Command):
-    pass
+    """Resume work on a ticket on hold (on_hold -> in_progress)."""
 
 
 class Resolve(Command):
-    code: str
-    notes: str
-    knowledge: str | None = None
+    """Resolve a ticket (new, in_progress or on_hold -> resolved); resolving a major incident
+    resolves its open children."""
+
+    code: str = Field(description="resolution code, e.g. solved, workaround")
+    notes: str = Field(description="what was done")
+    knowledge: str | None = Field(default=None, description="knowledge article used or written")
 
 
 class Reopen(Command):
-    reason: str
+    """Reopen a resolved ticket (resolved -> in_progress); a closed ticket is final."""
+
+    reason: str = Field(description="why it is not solved")
 
 
 class Close(Command):
-    pass
+    """Close a resolved ticket (resolved -> closed, final)."""
 
 
 class Cancel(Command):
-    reason: str
+    """Cancel an open ticket (new, in_progress or on_hold -> canceled, final)."""
+
+    reason: str = Field(description="why it is canceled")
 
 
 class Reprioritize(Command):
-    impact: int | None = None
-    urgency: int | None = None
-    reason: str
+    """Change impact and/or urgency; a new priority re-targets the SLA timers."""
+
+    impact: int | None = Field(default=None, description="new impact: 1 (high), 2 or 3 (low)")
+    urgency: int | None = Field(default=None, description="new urgency: 1 (high), 2 or 3 (low)")
+    reason: str = Field(description="why the priority changes")
 
 
 class Escalate(Command):
-    """Functional (``tier`` and ``group``) or hierarchical (``hierarchical: true`` and ``to``)."""
+    """Escalate functionally (to a higher tier and group) or hierarchically (notify
+    management, the ticket does not move)."""
 
-    tier: int | None = None
-    group: str | None = None
-    hierarchical: bool = False
-    to: str | None = None
-    reason: str | None = None
+    tier: int | None = Field(
+        default=None, description="functional: the higher support tier, 2 or 3"
+    )
+    group: str | None = Field(default=None, description="functional: the group of that tier")
+    hierarchical: bool = Field(default=False, description="hierarchical escalation (give 'to')")
+    to: str | None = Field(default=None, description="hierarchical: who is notified")
+    reason: str | None = Field(default=None, description="why")
 
 
 class Comment(Command):
-    text: str
-    visibility: Literal["internal", "customer"] = "internal"
+    """Add a work note or a customer-visible comment; the caller's reply resumes a ticket
+    held awaiting the caller."""
+
+    text: str = Field(description="the comment")
+    visibility: str = Field(
+        default=Visibility.INTERNAL, description=_choice("who sees it", Visibility)
+    )
 
 
 class DeclareMajor(Command):
-    reason: str
+    """Declare a priority-1 incident a major incident (by an allowed declarer)."""
+
+    reason: str = Field(description="why it is major")
 
 
 class LinkChild(Command):
-    child: str
+    """Link an incident as a child of a major incident (ref is the major incident)."""
+
+    child: str = Field(description="the child incident's ref")
 
     @field_validator("child")
     @classmethod
@@ -115,19 +157,27 @@ class LinkChild(Command):
 
 
 class Communicate(Command):
-    audience: str
-    message: str
-    channel: str | None = None
+    """Record a communication sent about a major incident."""
+
+    audience: str = Field(description="who it went to, e.g. all-staff, stakeholders")
+    message: str = Field(description="what was said")
+    channel: str | None = Field(
+        default=None, description="how it was sent, e.g. email, status page"
+    )
 
 
 class Review(Command):
-    summary: str
-    root_cause: str
-    actions: list[str] = []
+    """Record the post-incident review of a resolved major incident."""
+
+    summary: str = Field(description="what happened")
+    root_cause: str = Field(description="why it happened")
+    actions: list[str] = Field(default=[], description="follow-up actions (repeat the option)")
 
 
 class LinkProblem(Command):
-    problem: str
+    """Link the ticket to a problem record."""
+
+    problem: str = Field(description="the problem's ref, e.g. PRB0001")
 
 
 COMMANDS: dict[str, type[Command]] = {

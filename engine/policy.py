@@ -13,21 +13,14 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from engine.durations import format_duration, parse_duration
 from engine.errors import PolicyError
-
-HOLD_REASONS = (
-    "awaiting_caller",
-    "awaiting_vendor",
-    "awaiting_problem",
-    "awaiting_change",
-    "awaiting_evidence",
-)
-TICKET_KINDS = ("incident", "service_request")
+from engine.sla import SlaTerms
+from engine.vocabulary import HoldReason, SlaKind, TicketKind, values
 
 DEFAULT_MATRIX: dict[int, dict[int, int]] = {
     1: {1: 1, 2: 2, 3: 3},
@@ -62,7 +55,7 @@ class _Lifecycle(_Strict):
 
 
 class _AppliesTo(_Strict):
-    ticket_kind: Literal["incident", "service_request"] | None = None
+    ticket_kind: TicketKind | None = None
     priority: list[int] | None = None
     category: list[str] | str | None = None
     group: list[str] | str | None = None
@@ -78,7 +71,7 @@ class _AppliesTo(_Strict):
 
 class _Sla(_Strict):
     name: str
-    kind: Literal["response", "resolution"]
+    kind: SlaKind
     applies_to: _AppliesTo = _AppliesTo()
     target: str | int
     calendar: str = "24x7"
@@ -96,10 +89,8 @@ class _Sla(_Strict):
     @classmethod
     def _valid_reasons(cls, value: list[str]) -> list[str]:
         for reason in value:
-            if reason not in HOLD_REASONS:
-                raise ValueError(
-                    f"unknown hold reason {reason!r} (one of {', '.join(HOLD_REASONS)})"
-                )
+            if reason not in set(HoldReason):
+                raise ValueError(f"unknown hold reason {reason!r} (one of {values(HoldReason)})")
         return value
 
     @field_validator("warn_at")
@@ -125,18 +116,18 @@ class _Document(_Strict):
 
 @dataclass(frozen=True)
 class SlaDefinition:
-    """One SLA: which tickets it applies to, its target, calendar and pausing hold reasons."""
+    """One SLA: its terms (target, calendar, pausing hold reasons, warnings) and which
+    tickets it applies to."""
 
-    name: str
-    kind: str
-    target: timedelta
-    calendar: str
-    pause_on: tuple[str, ...]
-    warn_at: tuple[int, ...]
+    terms: SlaTerms
     ticket_kind: str | None = None
     priorities: tuple[int, ...] | None = None
     categories: tuple[str, ...] | None = None
     groups: tuple[str, ...] | None = None
+
+    @property
+    def name(self) -> str:
+        return self.terms.name
 
     def applies(
         self, *, ticket_kind: str, priority: int, category: str | None, group: str | None
@@ -171,6 +162,11 @@ class Policy:
     def priority(self, impact: int, urgency: int) -> int:
         """priority = matrix[impact][urgency] (SPEC §3)."""
         return self.matrix[impact][urgency]
+
+    @staticmethod
+    def default() -> Policy:
+        """The policy in force when none was loaded: the §3 matrix, a 24x7 calendar, no SLAs."""
+        return parse_policy({})
 
     def with_version(self, version: int) -> Policy:
         return Policy(
@@ -267,12 +263,14 @@ def parse_policy(raw: Mapping[str, Any] | None) -> Policy:
             raise PolicyError(f"slas[{index}].calendar", f"unknown calendar {sla.calendar!r}")
         slas.append(
             SlaDefinition(
-                name=sla.name,
-                kind=sla.kind,
-                target=_duration(sla.target),
-                calendar=sla.calendar,
-                pause_on=tuple(sla.pause_on),
-                warn_at=tuple(sla.warn_at),
+                terms=SlaTerms(
+                    name=sla.name,
+                    kind=SlaKind(sla.kind),
+                    target_seconds=int(_duration(sla.target).total_seconds()),
+                    calendar=sla.calendar,
+                    pause_on=tuple(sla.pause_on),
+                    warn_at=tuple(sla.warn_at),
+                ),
                 ticket_kind=sla.applies_to.ticket_kind,
                 priorities=tuple(sla.applies_to.priority) if sla.applies_to.priority else None,
                 categories=_as_list(sla.applies_to.category),
@@ -291,18 +289,18 @@ def parse_policy(raw: Mapping[str, Any] | None) -> Policy:
         "calendars": json.loads(json.dumps(calendars, default=str)),
         "slas": [
             {
-                "name": s.name,
-                "kind": s.kind,
+                "name": s.terms.name,
+                "kind": str(s.terms.kind),
                 "applies_to": {
                     "ticket_kind": s.ticket_kind,
                     "priority": list(s.priorities) if s.priorities else None,
                     "category": list(s.categories) if s.categories else None,
                     "group": list(s.groups) if s.groups else None,
                 },
-                "target": format_duration(s.target),
-                "calendar": s.calendar,
-                "pause_on": list(s.pause_on),
-                "warn_at": list(s.warn_at),
+                "target": format_duration(s.terms.target),
+                "calendar": s.terms.calendar,
+                "pause_on": list(s.terms.pause_on),
+                "warn_at": list(s.terms.warn_at),
             }
             for s in slas
         ],

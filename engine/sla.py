@@ -9,7 +9,7 @@ the calendar — it started under) and *runs* according to the ticket's lifecycl
   not in ``pause_on``; pauses on hold for a pausing reason; stops when resolved, runs again
   when reopened (time spent resolved does not count), and is final when closed;
 * ``canceled`` cancels every timer that has not finished; so does a priority change that makes
-  the timer's SLA no longer apply (``SlaTimerCancelled``).
+  the timer's SLA no longer apply (``SlaTimerCanceled``).
 
 Running intervals are derived from the ticket's *phases* (each state entered, with its instant
 and hold reason), so a timer started retroactively after a priority change is computed over the
@@ -21,12 +21,15 @@ it. Warnings are reached the same way at each ``warn_at`` percentage of the targ
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
-RESPONSE, RESOLUTION = "response", "resolution"
-STAGES = ("in_progress", "paused", "achieved", "breached", "cancelled")
+from engine.vocabulary import SlaKind, SlaStage, TicketState
+
+RESPONSE, RESOLUTION = SlaKind.RESPONSE, SlaKind.RESOLUTION
+_FINISHING = frozenset({TicketState.CLOSED, TicketState.CANCELED})
 
 
 class Calendar(Protocol):
@@ -44,33 +47,83 @@ class Phase:
     hold_reason: str | None = None
 
 
-@dataclass
-class SlaTimer:
-    """A timer as recorded on the ticket (its definition and the milestones recorded)."""
+@dataclass(frozen=True)
+class SlaTerms:
+    """What an SLA promises: the one value object shared by the policy's definition, the
+    running timer, the ``SlaTimerStarted`` event and the snapshot transcoding."""
 
     name: str
-    kind: str
+    kind: SlaKind
     target_seconds: int
     calendar: str
-    pause_on: tuple[str, ...]
-    warn_at: tuple[int, ...]
-    policy_version: int
-    started_at: datetime
-    retroactive: bool = False
-    cancelled_at: datetime | None = None
-    warnings_recorded: list[int] = field(default_factory=list)
-    breach_recorded: datetime | None = None
+    pause_on: tuple[str, ...] = ()
+    warn_at: tuple[int, ...] = (50, 75, 90)
 
     @property
     def target(self) -> timedelta:
         return timedelta(seconds=self.target_seconds)
 
+    def as_fields(self) -> dict[str, Any]:
+        """The terms as the flat, JSON-able fields events and snapshots store."""
+        return {
+            "name": self.name,
+            "kind": str(self.kind),
+            "target_seconds": self.target_seconds,
+            "calendar": self.calendar,
+            "pause_on": list(self.pause_on),
+            "warn_at": list(self.warn_at),
+        }
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, Any]) -> SlaTerms:
+        return cls(
+            name=fields["name"],
+            kind=SlaKind(fields["kind"]),
+            target_seconds=int(fields["target_seconds"]),
+            calendar=fields["calendar"],
+            pause_on=tuple(fields["pause_on"]),
+            warn_at=tuple(fields["warn_at"]),
+        )
+
+
+@dataclass
+class SlaTimer:
+    """A timer as recorded on the ticket: its terms, pinned policy version and milestones."""
+
+    terms: SlaTerms
+    policy_version: int
+    started_at: datetime
+    retroactive: bool = False
+    canceled_at: datetime | None = None
+    warnings_recorded: list[int] = field(default_factory=list)
+    breach_recorded: datetime | None = None
+
+    @property
+    def name(self) -> str:
+        return self.terms.name
+
+    @property
+    def kind(self) -> SlaKind:
+        return self.terms.kind
+
+    @property
+    def target_seconds(self) -> int:
+        return self.terms.target_seconds
+
+    @property
+    def calendar(self) -> str:
+        return self.terms.calendar
+
+    @property
+    def target(self) -> timedelta:
+        return self.terms.target
+
     def runs_in(self, state: str, hold_reason: str | None) -> bool:
-        if self.kind == RESPONSE:
-            return state == "new"
-        if state in {"new", "in_progress"}:
+        if self.terms.kind == RESPONSE:
+            return state == TicketState.NEW
+        if state in {TicketState.NEW, TicketState.IN_PROGRESS}:
             return True
-        return state == "on_hold" and hold_reason not in self.pause_on
+        return state == TicketState.ON_HOLD and hold_reason not in self.terms.pause_on
 
 
 class TimerStatus(NamedTuple):
@@ -81,11 +134,11 @@ class TimerStatus(NamedTuple):
     """
 
     name: str
-    kind: str
+    kind: SlaKind
     target_seconds: int
     elapsed_seconds: float
     due_at: datetime | None
-    stage: str
+    stage: SlaStage
     breached_at: datetime | None
     policy_version: int
     calendar: str
@@ -95,16 +148,16 @@ class TimerStatus(NamedTuple):
     @property
     def completed(self) -> bool:
         """Counted in adherence: achieved, or breached (whatever happens next)."""
-        return self.stage in {"achieved", "breached"}
+        return self.stage in {SlaStage.ACHIEVED, SlaStage.BREACHED}
 
     def as_dict(self) -> dict[str, object]:
         return {
             "name": self.name,
-            "kind": self.kind,
+            "kind": str(self.kind),
             "target_seconds": self.target_seconds,
             "elapsed_seconds": self.elapsed_seconds,
             "due_at": self.due_at.isoformat() if self.due_at else None,
-            "stage": self.stage,
+            "stage": str(self.stage),
             "breached_at": self.breached_at.isoformat() if self.breached_at else None,
             "policy_version": self.policy_version,
             "calendar": self.calendar,
@@ -124,8 +177,8 @@ def running_segments(
     has finished for good (response achieved, ticket closed or canceled), when.
     """
     limit = until
-    if timer.cancelled_at is not None and timer.cancelled_at < limit:
-        limit = timer.cancelled_at
+    if timer.canceled_at is not None and timer.canceled_at < limit:
+        limit = timer.canceled_at
     segments: list[tuple[datetime, datetime]] = []
     running_since: datetime | None = None
     finished_at: datetime | None = None
@@ -140,9 +193,7 @@ def running_segments(
         elif not runs and running_since is not None:
             segments.append((running_since, phase.at))
             running_since = None
-        if phase.state in {"closed", "canceled"} or (
-            timer.kind == RESPONSE and phase.state != "new"
-        ):
+        if phase.state in _FINISHING or (timer.kind == RESPONSE and phase.state != TicketState.NEW):
             finished_at = phase.at
     if running_since is not None:
         segments.append((running_since, limit))
@@ -167,7 +218,7 @@ def evaluate(
     elapsed = timedelta(0)
     breached_at: datetime | None = None
     warnings: list[tuple[int, datetime]] = []
-    pending = [(pct, target * pct / 100) for pct in timer.warn_at] if with_warnings else []
+    pending = [(pct, target * pct / 100) for pct in timer.terms.warn_at] if with_warnings else []
     due_at: datetime | None = None
     for start, end in segments:
         while pending and pending[0][1] >= elapsed:
@@ -184,21 +235,22 @@ def evaluate(
             due_at = instant
         elapsed += calendar.elapsed(start, end)
     state_at, left_new = _state_at(phases, at)
-    retargeted_away = timer.cancelled_at is not None and timer.cancelled_at <= at
-    canceled_ticket = state_at == "canceled" and not (timer.kind == RESPONSE and left_new)
+    retargeted_away = timer.canceled_at is not None and timer.canceled_at <= at
+    canceled_ticket = state_at == TicketState.CANCELED and not (timer.kind == RESPONSE and left_new)
+    stage: SlaStage
     if retargeted_away or canceled_ticket:
-        stage = "cancelled"
+        stage = SlaStage.CANCELED
     elif breached_at is not None:
-        stage = "breached"
+        stage = SlaStage.BREACHED
     elif running:
-        stage = "in_progress"
-    elif timer.kind == RESOLUTION and state_at == "on_hold":
-        stage = "paused"
+        stage = SlaStage.IN_PROGRESS
+    elif timer.kind == RESOLUTION and state_at == TicketState.ON_HOLD:
+        stage = SlaStage.PAUSED
     else:
-        stage = "achieved"
-    if stage in {"paused", "achieved", "cancelled"}:
+        stage = SlaStage.ACHIEVED
+    if stage in {SlaStage.PAUSED, SlaStage.ACHIEVED, SlaStage.CANCELED}:
         due_at = None
-    elif stage == "breached":
+    elif stage == SlaStage.BREACHED:
         due_at = breached_at
     return TimerStatus(
         name=timer.name,
@@ -223,7 +275,7 @@ def _state_at(phases: list[Phase], at: datetime) -> tuple[str | None, bool]:
         if phase.at > at:
             break
         state = phase.state
-        if state not in {"new", "canceled"}:
+        if state not in {TicketState.NEW, TicketState.CANCELED}:
             left_new = True
     return state, left_new
 
@@ -241,10 +293,10 @@ def due_milestones(
     timer: SlaTimer, phases: list[Phase], calendar: Calendar, before: datetime
 ) -> list[Milestone]:
     """Warnings and the breach that fell strictly before ``before`` and are not recorded yet."""
-    if timer.cancelled_at is not None:
+    if timer.canceled_at is not None:
         return []
     status = evaluate(timer, phases, calendar, before)
-    if status.stage == "cancelled":
+    if status.stage == SlaStage.CANCELED:
         return []
     found = [
         Milestone(timer.name, instant, pct)
@@ -257,5 +309,5 @@ def due_milestones(
 
 
 def made_sla(statuses: list[TimerStatus]) -> bool:
-    """True when none of the ticket's (non-cancelled) timers breached."""
-    return not any(s.stage == "breached" for s in statuses)
+    """True when none of the ticket's (non-canceled) timers breached."""
+    return not any(s.stage == SlaStage.BREACHED for s in statuses)

@@ -10,7 +10,7 @@ from typing import Any
 
 from eventsourcing.persistence import Transcoding
 
-from engine.sla import Phase, SlaTimer
+from engine.sla import Phase, SlaTerms, SlaTimer
 
 SNAPSHOT_INTERVAL = 100
 
@@ -32,21 +32,24 @@ class SlaTimerAsDict(Transcoding):
 
     def encode(self, obj: SlaTimer) -> dict[str, Any]:
         return {
-            "name": obj.name,
-            "kind": obj.kind,
-            "target_seconds": obj.target_seconds,
-            "calendar": obj.calendar,
-            "pause_on": list(obj.pause_on),
-            "warn_at": list(obj.warn_at),
+            "terms": obj.terms.as_fields(),
             "policy_version": obj.policy_version,
             "started_at": obj.started_at,
             "retroactive": obj.retroactive,
-            "cancelled_at": obj.cancelled_at,
+            "canceled_at": obj.canceled_at,
             "warnings_recorded": list(obj.warnings_recorded),
             "breach_recorded": obj.breach_recorded,
         }
 
     def decode(self, data: dict[str, Any]) -> SlaTimer:
+        # Snapshots taken before SlaTerms kept the terms flat and spelled "cancelled_at".
+        terms = data.get("terms", data)
         return SlaTimer(
-            **{**data, "pause_on": tuple(data["pause_on"]), "warn_at": tuple(data["warn_at"])}
+            terms=SlaTerms.from_fields(terms),
+            policy_version=data["policy_version"],
+            started_at=data["started_at"],
+            retroactive=data["retroactive"],
+            canceled_at=data.get("canceled_at", data.get("cancelled_at")),
+            warnings_recorded=list(data["warnings_recorded"]),
+            breach_recorded=data["breach_recorded"],
         )

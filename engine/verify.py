@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from uuid import UUID
 
+from eventsourcing.persistence import ApplicationRecorder, Mapper
+
 from engine.audit import GENESIS, chain_step, event_hash
 from engine.chain import LedgerEvent
 
@@ -296,3 +298,32 @@ class Verifier:
                     f"stored before version {rows[index - 1].version} "
                     f"(position {rows[index - 1].position})",
                 )
+
+
+def verify_log(
+    recorder: ApplicationRecorder,
+    mapper: Mapper[UUID],
+    checkpoint: str | None = None,
+    *,
+    page: int = 1000,
+) -> VerifyReport:
+    """Recompute every chain of a store, paging through its log."""
+    verifier = Verifier(checkpoint)
+    start = 0
+    while True:
+        notifications = recorder.select_notifications(start, page, inclusive_of_start=False)
+        for notification in notifications:
+            try:
+                decoded: object = mapper.to_domain_event(notification)
+            except Exception:  # noqa: BLE001 - any decoding failure is tampering evidence
+                decoded = None
+            verifier.add(
+                notification.id,
+                UUID(str(notification.originator_id)),
+                notification.originator_version,
+                decoded,
+                notification.state,
+            )
+        if len(notifications) < page:
+            return verifier.finish()
+        start = notifications[-1].id

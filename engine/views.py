@@ -31,6 +31,10 @@ TICKET_FIELDS = (
 )
 
 
+def _text(value: str | None) -> str | None:
+    return None if value is None else str(value)
+
+
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
@@ -43,15 +47,15 @@ def ticket_view(ticket: Ticket, timers: list[TimerStatus] | None = None) -> dict
     """
     return {
         "ref": ticket.ref,
-        "kind": ticket.kind,
-        "state": ticket.state,
+        "kind": str(ticket.kind),
+        "state": str(ticket.state),
         "priority": ticket.priority,
         "impact": ticket.impact,
         "urgency": ticket.urgency,
         "assignment_group": ticket.assignment_group,
         "assignee": ticket.assignee,
         "tier": ticket.tier,
-        "hold_reason": ticket.hold_reason,
+        "hold_reason": _text(ticket.hold_reason),
         "reassignment_count": ticket.reassignment_count,
         "reopen_count": ticket.reopen_count,
         "opened_at": _iso(ticket.opened_at),
@@ -63,7 +67,7 @@ def ticket_view(ticket: Ticket, timers: list[TimerStatus] | None = None) -> dict
         "made_sla": made_sla(timers) if timers is not None else None,
         "title": ticket.title,
         "caller": ticket.caller,
-        "channel": ticket.channel,
+        "channel": _text(ticket.channel),
         "category": ticket.category,
         "resolution_code": ticket.resolution_code,
         "children": list(ticket.children),

@@ -16,6 +16,7 @@ from engine.calendar import BusinessCalendar
 from engine.policy import Policy
 from engine.sla import SlaTimer, TimerStatus, evaluate
 from engine.ticket import Ticket
+from engine.vocabulary import SlaStage
 
 
 @dataclass(frozen=True)
@@ -79,9 +80,9 @@ class WhatIfReport:
 
 def _tally(side: dict[str, Compliance], status: TimerStatus) -> None:
     tally = side.setdefault(status.name, Compliance())
-    if status.stage == "achieved":
+    if status.stage == SlaStage.ACHIEVED:
         tally.achieved += 1
-    elif status.stage == "breached":
+    elif status.stage == SlaStage.BREACHED:
         tally.breached += 1
 
 
@@ -100,17 +101,8 @@ def hypothetical_statuses(
             group=ticket.assignment_group,
         ):
             continue
-        timer = SlaTimer(
-            name=definition.name,
-            kind=definition.kind,
-            target_seconds=int(definition.target.total_seconds()),
-            calendar=definition.calendar,
-            pause_on=definition.pause_on,
-            warn_at=definition.warn_at,
-            policy_version=-1,
-            started_at=ticket.opened_at,
-        )
-        statuses.append(evaluate(timer, ticket.phases, calendars[definition.calendar], at))
+        timer = SlaTimer(terms=definition.terms, policy_version=-1, started_at=ticket.opened_at)
+        statuses.append(evaluate(timer, ticket.phases, calendars[timer.calendar], at))
     return statuses
 
 
@@ -138,7 +130,7 @@ def what_if(
         if opened_to is not None and opened >= opened_to:
             continue
         report.tickets += 1
-        actual = {s.name: s for s in recorded if s.stage != "cancelled"}
+        actual = {s.name: s for s in recorded if s.stage != SlaStage.CANCELED}
         other = {s.name: s for s in hypothetical_statuses(ticket, policy, calendars, at)}
         for status in actual.values():
             _tally(report.actual, status)

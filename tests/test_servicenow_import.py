@@ -18,6 +18,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from adapters.bootstrap import open_desk
+from adapters.cli import main
 from adapters.servicenow import (
     ImportSummary,
     ServiceNowFileError,
@@ -26,13 +27,11 @@ from adapters.servicenow import (
     parse_bool,
     parse_datetime,
     parse_level,
-    run_import,
 )
 from engine.application import Desk
 from engine.clock import SimulatedClock
 from engine.errors import TicketNotFoundError
-from engine.events import TicketEvent
-from engine.ticket import Ticket
+from engine.ticket import Ticket, TicketEvent
 
 DATA = Path(__file__).parent / "data" / "servicenow"
 SIX_K = DATA / "incident_event_log_6k.csv"
@@ -411,7 +410,8 @@ def test_broken_rows_are_each_reported_and_nothing_is_written(
     skipped) and writes nothing — not even the policy version."""
     desk = open_store(sqlite_url)
     before = desk.recorder.max_notification_id()
-    code = run_import(desk, BROKEN, POLICY, json_output=True)
+    command = ["--store", sqlite_url, "import", "servicenow", str(BROKEN), "--policy", str(POLICY)]
+    code = main([*command, "--json"])
     report: dict[str, Any] = json.loads(capsys.readouterr().out)
     assert (2, False, before) == (code, report["written"], desk.recorder.max_notification_id())
     assert [(line, number, skipped) for line, number, _, skipped in BROKEN_REPORT] == [
@@ -446,12 +446,22 @@ def test_rejected_import_is_logged_as_a_warning_with_its_counts(memory_desk: Des
     ]
 
 
-def test_run_import_prints_a_json_summary_and_exits_0(
-    sqlite_url: str, open_store: Callable[[str], Desk], capsys: pytest.CaptureFixture[str]
+def test_import_command_prints_a_json_summary_and_exits_0(
+    sqlite_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """`import servicenow FILE --json` prints the summary as JSON and exits 0."""
-    desk = open_store(sqlite_url)
-    code = run_import(desk, SAMPLE, POLICY, json_output=True)
+    code = main(
+        [
+            "--store",
+            sqlite_url,
+            "import",
+            "servicenow",
+            str(SAMPLE),
+            "--policy",
+            str(POLICY),
+            "--json",
+        ]
+    )
     report = json.loads(capsys.readouterr().out)
     assert (
         code,
@@ -459,17 +469,25 @@ def test_run_import_prints_a_json_summary_and_exits_0(
         report["rows"],
         report["incidents"],
         report["failures"],
-    ) == (0, True, 198, 32, [])
+        report["timezone"],
+    ) == (0, True, 198, 32, [], "UTC")
     assert report["rows"] == report["rows_with_events"] + report["unchanged"]
 
 
-def test_run_import_of_a_missing_file_exits_2_with_one_error_line(
-    tmp_path: Path, memory_desk: Desk, capsys: pytest.CaptureFixture[str]
+def test_import_of_a_missing_file_exits_2_with_the_one_error_schema(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A file that cannot be read is bad input: exit 2, one JSON error on stderr."""
-    code = run_import(memory_desk, tmp_path / "nope.csv", None, json_output=True)
+    """A file that cannot be read is bad input: exit 2, one JSON error on stderr in the
+    schema every command uses ({"error": {"type", "message", "exit_code"}})."""
+    store = f"sqlite:///{tmp_path / 'x.db'}"
+    code = main(["--store", store, "import", "servicenow", str(tmp_path / "nope.csv"), "--json"])
     error = json.loads(capsys.readouterr().err)
-    assert (code, error["error"]) == (2, "ServiceNowFileError")
+    assert (code, error["error"]["type"], error["error"]["exit_code"]) == (
+        2,
+        "ServiceNowFileError",
+        2,
+    )
+    assert "nope.csv" in error["error"]["message"]
 
 
 # -- row-to-event rules on small exports -------------------------------------------------------

@@ -145,17 +145,17 @@ def test_pausing_hold_stops_the_clock_and_other_holds_do_not() -> None:
 
 
 def test_cancel_cancels_running_timers() -> None:
-    """A canceled ticket's running timers are cancelled; an achieved response stays achieved."""
+    """A canceled ticket's running timers are canceled; an achieved response stays achieved."""
     desk, _ = _desk()
     _open(desk)
     desk.execute("start", {"ref": "INC1"}, actor="b", at=T0 + timedelta(minutes=5))
     desk.execute("cancel", {"ref": "INC1", "reason": "dup"}, actor="b", at=T0 + H)
     timers = _timers(desk, at=T0 + 9 * H)
-    assert (timers["Response"].stage, timers["P1"].stage) == ("achieved", "cancelled")
+    assert (timers["Response"].stage, timers["P1"].stage) == ("achieved", "canceled")
 
 
 def test_priority_upgrade_breaches_retroactively_at_the_change() -> None:
-    """P3→P1 after 5h: P3 cancelled, P1 started from the opening and breached at the change,
+    """P3→P1 after 5h: P3 canceled, P1 started from the opening and breached at the change,
     with the computed breach instant (opening + 4h) recorded."""
     desk, _ = _desk()
     _open(desk, impact=2, urgency=2)
@@ -170,10 +170,10 @@ def test_priority_upgrade_breaches_retroactively_at_the_change() -> None:
     events = desk.ticket_events("INC1")
     breach = [e for e in events if type(e).__name__ == "SlaBreached"]
     assert [(e.occurred_at, e.breached_at) for e in breach] == [(change, T0 + 4 * H)]  # type: ignore[attr-defined]
-    cancelled = [e.name for e in events if type(e).__name__ == "SlaTimerCancelled"]  # type: ignore[attr-defined]
-    assert cancelled == ["P3"]
+    canceled = [e.name for e in events if type(e).__name__ == "SlaTimerCanceled"]  # type: ignore[attr-defined]
+    assert canceled == ["P3"]
     timers = _timers(desk, at=change)
-    assert (timers["P1"].stage, timers["P3"].stage) == ("breached", "cancelled")
+    assert (timers["P1"].stage, timers["P3"].stage) == ("breached", "canceled")
 
 
 def test_loading_a_new_policy_never_changes_existing_verdicts() -> None:
@@ -314,7 +314,7 @@ def test_a_breach_is_announced_once_when_priority_goes_down_and_back_up() -> Non
     ]
     statuses = desk.sla_status(desk.get_ticket("INC1"), T0 + 9 * H)
     assert [(s.name, s.stage) for s in statuses if s.name == "P1"] == [
-        ("P1", "cancelled"),
+        ("P1", "canceled"),
         ("P1", "breached"),
     ]
 

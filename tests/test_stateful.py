@@ -27,8 +27,8 @@ from adapters.bootstrap import open_desk
 from engine.application import CommandResult, Desk
 from engine.clock import SimulatedClock
 from engine.errors import DeskLedgerError, TicketNotFoundError
-from engine.events import FunctionallyEscalated, Reopened, TicketEvent
 from engine.ids import ticket_id
+from engine.ticket.facts import FunctionallyEscalated, Reopened, TicketEvent
 from tests.conftest import START
 
 REFS = ("INC0001", "INC0002", "INC0003", "INC0004")

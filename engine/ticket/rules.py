@@ -1,34 +1,26 @@
-"""The Ticket aggregate: the lifecycle of SPEC §2 as rules that raise before anything changes.
+"""The Ticket aggregate's commands: the rules of SPEC §2, which raise before anything changes.
 
-Each public command method checks its rule and raises a typed error (writing nothing), then
-records one or more events through :meth:`Ticket._record`, which links each event into the
-ticket's hash chain. State changes happen only in the events' mutators
-(:mod:`engine.events`), so replaying the stored events rebuilds exactly the live ticket.
+Each public method checks its rule against the lifecycle table (:mod:`engine.lifecycle`) and
+the ticket's facts, raises a typed error (writing nothing), then records one or more events
+through :meth:`~engine.chain.Chained._record`, which links each into the ticket's hash chain.
+A ticket only ever records events on itself: rules that span tickets (a major incident and its
+children) are policies the application service runs over both (:mod:`engine.major_incident`).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Final
-from uuid import UUID
 
-from engine import events as ev
-from engine.chain import Chained, Stamp
-from engine.errors import (
-    CommandValidationError,
-    InvalidTransitionError,
-    NotPermittedError,
-    TicketFinalError,
-)
+from engine.chain import Stamp
+from engine.errors import CommandValidationError, InvalidTransitionError, NotPermittedError
 from engine.ids import ticket_id
-from engine.policy import HOLD_REASONS, TICKET_KINDS, SlaDefinition
-from engine.sla import Milestone, Phase, SlaTimer
+from engine.lifecycle import FINAL_STATES, Action, after_assignment, check, resumes_on_reply
+from engine.sla import Milestone, SlaTerms
+from engine.ticket import facts as ev
+from engine.ticket.facts import TicketFacts
+from engine.vocabulary import Channel, HoldReason, TicketKind, TicketState, Visibility, values
 
-STATES = ("new", "in_progress", "on_hold", "resolved", "closed", "canceled")
-FINAL_STATES = frozenset({"closed", "canceled"})
-OPEN_STATES = frozenset({"new", "in_progress", "on_hold"})
-CHANNELS = ("phone", "email", "portal", "chat", "walk_in", "monitoring", "virtual_agent")
-VISIBILITIES = ("internal", "customer")
 RESOLVED_BY_PARENT = "resolved_by_parent"
 
 
@@ -54,67 +46,17 @@ def _check_level(field: str, value: int, ref: str) -> int:
     return value
 
 
-class Ticket(Chained):
+def _check_choice(
+    field: str, value: str | None, enum: type[Channel | HoldReason], ref: str
+) -> None:
+    if value is not None and value not in set(enum):
+        raise CommandValidationError(
+            field, f"unknown {field} {value!r} (one of {values(enum)})", ref=ref
+        )
+
+
+class Ticket(TicketFacts):
     """An incident or service request, identified by its ref."""
-
-    def __init__(self) -> None:
-        self.ref = ""
-        self.kind = "incident"
-        self.title = ""
-        self.description: str | None = None
-        self.caller = ""
-        self.channel: str | None = None
-        self.category: str | None = None
-        self.subcategory: str | None = None
-        self.service: str | None = None
-        self.impact = 3
-        self.urgency = 3
-        self.priority = 5
-        self.assignment_group: str | None = None
-        self.assignee: str | None = None
-        self.tier = 1
-        self.state = "new"
-        self.hold_reason: str | None = None
-        self.resolution_code: str | None = None
-        self.resolution_notes: str | None = None
-        self.resolved_by_parent: str | None = None
-        self.knowledge: str | None = None
-        self.problem: str | None = None
-        self.change: str | None = None
-        self.parent: str | None = None
-        self.children: list[str] = []
-        self.major = False
-        self.reviewed = False
-        self.affected_users: int | None = None
-        self.reassignment_count = 0
-        self.reopen_count = 0
-        self.escalation_count = 0
-        self.hold_count = 0
-        self.comment_count = 0
-        self.communication_count = 0
-        self.policy_version = 0
-        self.opened_at: datetime | None = None
-        self.resolved_at: datetime | None = None
-        self.closed_at: datetime | None = None
-        self.phases: list[Phase] = []
-        self.sla_timers: list[SlaTimer] = []
-        self._init_chain()
-
-    def enter(self, state: str, at: datetime, hold_reason: str | None = None) -> None:
-        """Mutator helper: the ticket enters ``state`` at ``at`` (kept for SLA timing)."""
-        self.state = state
-        self.hold_reason = hold_reason
-        self.phases.append(Phase(at, state, hold_reason))
-
-    def active_timer(self, name: str) -> SlaTimer | None:
-        """The latest timer of this SLA that was not cancelled by a priority change."""
-        for timer in reversed(self.sla_timers):
-            if timer.name == name and timer.cancelled_at is None:
-                return timer
-        return None
-
-    def active_timers(self) -> list[SlaTimer]:
-        return [t for t in self.sla_timers if t.cancelled_at is None]
 
     # ------------------------------------------------------------------ opening
 
@@ -141,18 +83,15 @@ class Ticket(Chained):
         affected_users: int | None = None,
     ) -> Ticket:
         """Open a ticket: it is always ``new``, whatever fields it sets."""
-        if kind not in TICKET_KINDS:
+        if kind not in set(TicketKind):
             raise CommandValidationError(
-                "kind", f"unknown kind {kind!r} (one of {', '.join(TICKET_KINDS)})", ref=ref
+                "kind", f"unknown kind {kind!r} (one of {values(TicketKind)})", ref=ref
             )
         _require_text("title", title, ref)
         _require_text("caller", caller, ref)
         _check_level("impact", impact, ref)
         _check_level("urgency", urgency, ref)
-        if channel is not None and channel not in CHANNELS:
-            raise CommandValidationError(
-                "channel", f"unknown channel {channel!r} (one of {', '.join(CHANNELS)})", ref=ref
-            )
+        _check_choice("channel", channel, Channel, ref)
         if affected_users is not None and affected_users < 0:
             raise CommandValidationError("affected_users", "must not be negative", ref=ref)
         ticket: Ticket = cls._start_stream(
@@ -184,14 +123,9 @@ class Ticket(Chained):
     def is_final(self) -> bool:
         return self.state in FINAL_STATES
 
-    def ensure_not_final(self, command: str) -> None:
-        if self.state in FINAL_STATES:
-            raise TicketFinalError(self.ref, self.state, command)
-
-    def _ensure_state(self, command: str, allowed: frozenset[str] | tuple[str, ...]) -> None:
-        self.ensure_not_final(command)
-        if self.state not in allowed:
-            raise InvalidTransitionError(self.ref, self.state, command)
+    def _allow(self, action: Action) -> TicketState:
+        """The state after ``action``, or the §2 error naming this ticket, its state and it."""
+        return check(self.ref, self.state, action)
 
     def _ensure_major(self, problem: str) -> None:
         if not self.major:
@@ -207,7 +141,7 @@ class Ticket(Chained):
                 ref=self.ref,
             )
 
-    # ------------------------------------------------------------------ commands
+    # ------------------------------------------------------------------ lifecycle
 
     def assign(
         self,
@@ -218,7 +152,7 @@ class Ticket(Chained):
     ) -> None:
         """Set group and/or assignee (``None`` clears). Assigning a person to a new ticket
         starts work. A change of group counts as a reassignment."""
-        self.ensure_not_final("assign")
+        self._allow(Action.ASSIGN)
         if isinstance(group, Unset) and isinstance(assignee, Unset):
             raise CommandValidationError("group", "give a group and/or an assignee", ref=self.ref)
         new_group = self.assignment_group if isinstance(group, Unset) else group
@@ -231,23 +165,23 @@ class Ticket(Chained):
                 assignee=new_assignee,
                 reassigned=new_group != self.assignment_group,
             )
-        if self.state == "new" and new_assignee is not None and not isinstance(assignee, Unset):
+        named = None if isinstance(assignee, Unset) else assignee
+        if after_assignment(self.state, named) != self.state:
             self._record(ev.WorkStarted, stamp)
 
     def start(self, stamp: Stamp) -> None:
-        self._ensure_state("start", ("new",))
+        self._allow(Action.START)
         self._record(ev.WorkStarted, stamp)
 
     def hold(self, stamp: Stamp, *, reason: str, comment: str | None = None) -> None:
         """Put on hold for one of the hold reasons; ``awaiting_caller`` needs the question."""
-        self._ensure_state("hold", ("new", "in_progress"))
-        if reason not in HOLD_REASONS:
+        self._allow(Action.HOLD)
+        if reason not in set(HoldReason):
             raise CommandValidationError(
-                "reason",
-                f"unknown hold reason {reason!r} (one of {', '.join(HOLD_REASONS)})",
+                "reason", f"unknown hold reason {reason!r} (one of {values(HoldReason)})",
                 ref=self.ref,
-            )
-        if reason == "awaiting_caller" and not (comment and comment.strip()):
+            )  # fmt: skip
+        if reason == HoldReason.AWAITING_CALLER and not (comment and comment.strip()):
             raise CommandValidationError(
                 "comment",
                 "is required when awaiting_caller (what is the caller asked?)",
@@ -256,7 +190,7 @@ class Ticket(Chained):
         self._record(ev.PutOnHold, stamp, hold_reason=reason, comment=comment)
 
     def resume(self, stamp: Stamp) -> None:
-        self._ensure_state("resume", ("on_hold",))
+        self._allow(Action.RESUME)
         self._record(ev.Resumed, stamp, by_caller_reply=False)
 
     def resolve(
@@ -268,7 +202,7 @@ class Ticket(Chained):
         knowledge: str | None = None,
         by_parent: str | None = None,
     ) -> None:
-        self._ensure_state("resolve", OPEN_STATES)
+        self._allow(Action.RESOLVE)
         _require_text("code", code, self.ref)
         _require_text("notes", notes, self.ref)
         self._record(
@@ -276,23 +210,25 @@ class Ticket(Chained):
         )
 
     def reopen(self, stamp: Stamp, *, reason: str, by_parent: str | None = None) -> None:
-        self._ensure_state("reopen", ("resolved",))
+        self._allow(Action.REOPEN)
         _require_text("reason", reason, self.ref)
         self._record(ev.Reopened, stamp, reason=reason, by_parent=by_parent)
 
     def close(self, stamp: Stamp, *, automatically: bool = False) -> None:
-        self._ensure_state("close", ("resolved",))
+        self._allow(Action.CLOSE)
         self._record(ev.Closed, stamp, automatically=automatically)
 
     def cancel(self, stamp: Stamp, *, reason: str) -> None:
-        self._ensure_state("cancel", OPEN_STATES)
+        self._allow(Action.CANCEL)
         _require_text("reason", reason, self.ref)
         self._record(ev.Canceled, stamp, reason=reason)
+
+    # ------------------------------------------------------------------ classification
 
     def reprioritize(
         self, stamp: Stamp, *, impact: int, urgency: int, priority: int, reason: str
     ) -> None:
-        self.ensure_not_final("reprioritize")
+        self._allow(Action.REPRIORITIZE)
         _check_level("impact", impact, self.ref)
         _check_level("urgency", urgency, self.ref)
         _require_text("reason", reason, self.ref)
@@ -312,7 +248,7 @@ class Ticket(Chained):
         self, stamp: Stamp, *, tier: int, group: str, reason: str | None = None
     ) -> None:
         """Move to a higher tier and a new group."""
-        self.ensure_not_final("escalate")
+        self._allow(Action.ESCALATE)
         if isinstance(tier, bool) or not isinstance(tier, int) or not 1 <= tier <= 3:
             raise CommandValidationError("tier", f"must be 1, 2 or 3, got {tier!r}", ref=self.ref)
         if tier <= self.tier:
@@ -333,35 +269,40 @@ class Ticket(Chained):
 
     def escalate_hierarchically(self, stamp: Stamp, *, to: str, reason: str | None = None) -> None:
         """Notify management; the ticket does not move."""
-        self.ensure_not_final("escalate")
+        self._allow(Action.ESCALATE)
         _require_text("to", to, self.ref)
         self._record(ev.HierarchicallyEscalated, stamp, to=to, reason=reason)
 
-    def comment(self, stamp: Stamp, *, text: str, visibility: str = "internal") -> None:
+    def comment(self, stamp: Stamp, *, text: str, visibility: str = Visibility.INTERNAL) -> None:
         """A work note or customer-visible comment; the caller's reply resumes an
         ``awaiting_caller`` hold."""
-        self.ensure_not_final("comment")
+        self._allow(Action.COMMENT)
         _require_text("text", text, self.ref)
-        if visibility not in VISIBILITIES:
+        if visibility not in set(Visibility):
             raise CommandValidationError(
-                "visibility", f"must be 'internal' or 'customer', got {visibility!r}", ref=self.ref
+                "visibility",
+                f"must be one of {values(Visibility)}, got {visibility!r}",
+                ref=self.ref,
             )
         self._record(ev.CommentAdded, stamp, text=text, visibility=visibility)
-        if (
-            visibility == "customer"
-            and stamp.actor == self.caller
-            and self.state == "on_hold"
-            and self.hold_reason == "awaiting_caller"
+        if resumes_on_reply(
+            self.state, self.hold_reason, visibility, by_caller=stamp.actor == self.caller
         ):
             self._record(ev.Resumed, stamp, by_caller_reply=True)
 
+    def link_problem(self, stamp: Stamp, *, problem: str) -> None:
+        self._allow(Action.LINK_PROBLEM)
+        _require_text("problem", problem, self.ref)
+        if problem != self.problem:
+            self._record(ev.ProblemLinked, stamp, problem=problem)
+
+    # ------------------------------------------------------------------ major incidents
+
     def declare_major(self, stamp: Stamp, *, reason: str, declarers: frozenset[str] | None) -> None:
         """Declare a priority-1 incident major (only by an allowed actor, if the policy says)."""
-        self.ensure_not_final("declare_major")
-        if self.state == "resolved":
-            raise InvalidTransitionError(self.ref, self.state, "declare_major")
+        self._allow(Action.DECLARE_MAJOR)
         _require_text("reason", reason, self.ref)
-        if self.kind != "incident":
+        if self.kind != TicketKind.INCIDENT:
             raise CommandValidationError(
                 "ref", "only incidents can be declared major", ref=self.ref
             )
@@ -383,32 +324,35 @@ class Ticket(Chained):
             )
         self._record(ev.MajorIncidentDeclared, stamp, reason=reason)
 
-    def link_child(self, stamp: Stamp, child: Ticket) -> None:
-        """Link another incident under this major incident (records on both tickets)."""
-        self.ensure_not_final("link_child")
+    def link_child(self, stamp: Stamp, *, child: str) -> None:
+        """This major incident takes ``child`` (the child records its side itself)."""
+        self._allow(Action.LINK_CHILD)
         self._ensure_major("children can only be linked to a major incident")
-        if child.ref == self.ref:
+        if child == self.ref:
             raise CommandValidationError("child", "a ticket cannot be its own child", ref=self.ref)
-        child.ensure_not_final("link_to_parent")
-        if child.kind != "incident":
+        self._record(ev.ChildLinked, stamp, child=child)
+
+    def link_to_parent(self, stamp: Stamp, *, parent: str) -> None:
+        """This incident becomes a child of major incident ``parent``."""
+        self._allow(Action.LINK_TO_PARENT)
+        if self.kind != TicketKind.INCIDENT:
             raise CommandValidationError(
-                "child", f"{child.ref} is a {child.kind}, not an incident", ref=self.ref
+                "child", f"{self.ref} is a {self.kind}, not an incident", ref=parent
             )
-        if child.major:
+        if self.major:
             raise CommandValidationError(
-                "child", f"{child.ref} is itself a major incident", ref=self.ref
+                "child", f"{self.ref} is itself a major incident", ref=parent
             )
-        if child.parent is not None:
+        if self.parent is not None:
             raise CommandValidationError(
-                "child", f"{child.ref} is already linked to {child.parent}", ref=self.ref
+                "child", f"{self.ref} is already linked to {self.parent}", ref=parent
             )
-        self._record(ev.ChildLinked, stamp, child=child.ref)
-        child._record(ev.LinkedToParent, stamp, parent=self.ref)
+        self._record(ev.LinkedToParent, stamp, parent=parent)
 
     def communicate(
         self, stamp: Stamp, *, audience: str, message: str, channel: str | None = None
     ) -> None:
-        self.ensure_not_final("communicate")
+        self._allow(Action.COMMUNICATE)
         self._ensure_major("communications are recorded on major incidents")
         _require_text("audience", audience, self.ref)
         _require_text("message", message, self.ref)
@@ -418,7 +362,7 @@ class Ticket(Chained):
 
     def review(self, stamp: Stamp, *, summary: str, root_cause: str, actions: list[str]) -> None:
         """Attach the post-incident review to a resolved major incident."""
-        self._ensure_state("review", ("resolved",))
+        self._allow(Action.REVIEW)
         self._ensure_major("post-incident reviews are for major incidents")
         _require_text("summary", summary, self.ref)
         _require_text("root_cause", root_cause, self.ref)
@@ -430,21 +374,10 @@ class Ticket(Chained):
             actions=list(actions),
         )
 
-    def link_problem(self, stamp: Stamp, *, problem: str) -> None:
-        self.ensure_not_final("link_problem")
-        _require_text("problem", problem, self.ref)
-        if problem != self.problem:
-            self._record(ev.ProblemLinked, stamp, problem=problem)
-
     # ------------------------------------------------------------------ SLA timers
 
     def start_timer(
-        self,
-        stamp: Stamp,
-        definition: SlaDefinition,
-        *,
-        policy_version: int,
-        retroactive: bool = False,
+        self, stamp: Stamp, terms: SlaTerms, *, policy_version: int, retroactive: bool = False
     ) -> None:
         """Start the timer of an SLA that applies, running from the ticket's opening."""
         if self.opened_at is None:  # pragma: no cover - TicketOpened always sets it
@@ -452,19 +385,14 @@ class Ticket(Chained):
         self._record(
             ev.SlaTimerStarted,
             stamp,
-            name=definition.name,
-            kind=definition.kind,
-            target_seconds=int(definition.target.total_seconds()),
-            calendar=definition.calendar,
-            pause_on=list(definition.pause_on),
-            warn_at=list(definition.warn_at),
+            **terms.as_fields(),
             policy_version=policy_version,
             started_at=self.opened_at,
             retroactive=retroactive,
         )
 
     def cancel_timer(self, stamp: Stamp, name: str, reason: str) -> None:
-        self._record(ev.SlaTimerCancelled, stamp, name=name, reason=reason)
+        self._record(ev.SlaTimerCanceled, stamp, name=name, reason=reason)
 
     def record_milestone(self, stamp: Stamp, milestone: Milestone) -> None:
         """Record a warning or breach that the clock made due (see engine.sla)."""
@@ -478,9 +406,3 @@ class Ticket(Chained):
                 threshold=milestone.threshold,
                 reached_at=milestone.instant,
             )
-
-    # ------------------------------------------------------------------ queries
-
-    @property
-    def ticket_id(self) -> UUID:
-        return self.id

@@ -1,0 +1,115 @@
+"""Output: text a user typed is printed as text, tables are readable, JSON is JSON.
+
+Every value that came from a user or a file goes through :func:`safe`: rich never interprets
+it as markup (``[/g]`` is printed as ``[/g]``), and control characters (ESC, BEL, bidi
+overrides...) are shown as escapes (``\\x1b``) instead of reaching the terminal. Consoles are
+built when first used, never at import time; when stdout is not a terminal, output is plain
+(no colour, no box drawing that depends on the terminal's width).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import unicodedata
+from collections.abc import Iterable, Sequence
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+_VISIBLE_WHITESPACE = {"\n", "\t"}
+
+
+def safe(value: object) -> str:
+    """``value`` as text with every control or format character made visible."""
+    text = "" if value is None else str(value)
+    if text.isprintable():
+        return text
+    out = []
+    for char in text:
+        if char.isprintable() or char in _VISIBLE_WHITESPACE or char == " ":
+            out.append(char)
+        elif unicodedata.category(char) in {"Zs", "Zl", "Zp"}:
+            out.append(" ")
+        else:
+            code = ord(char)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+    return "".join(out)
+
+
+def text(value: object, style: str = "") -> Text:
+    """A rich Text holding ``value`` literally (never parsed as markup)."""
+    from rich.text import Text  # noqa: PLC0415 - rich only where output is drawn
+
+    return Text(safe(value), style=style)
+
+
+@cache
+def stdout() -> Console:
+    from rich.console import Console  # noqa: PLC0415
+
+    plain = not sys.stdout.isatty()
+    return Console(
+        markup=False,
+        emoji=False,
+        highlight=False,
+        soft_wrap=False,
+        width=140 if plain else None,
+        no_color=plain,
+    )
+
+
+@cache
+def stderr() -> Console:
+    from rich.console import Console  # noqa: PLC0415
+
+    return Console(stderr=True, markup=False, emoji=False, highlight=False)
+
+
+def table(title: object, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> Table:
+    """A table whose every cell is literal text."""
+    from rich.table import Table  # noqa: PLC0415
+
+    result = Table(title=text(title), title_justify="left")
+    for column in columns:
+        result.add_column(column)
+    for row in rows:
+        result.add_row(*(text("" if cell is None else cell) for cell in row))
+    return result
+
+
+def pairs(title: object, items: Iterable[tuple[str, object]]) -> Table:
+    """A two-column key/value table."""
+    from rich.table import Table  # noqa: PLC0415
+
+    result = Table(title=text(title), title_justify="left", show_header=False)
+    for key, value in items:
+        result.add_row(text(key), text("" if value is None else value))
+    return result
+
+
+def line(message: object, style: str = "") -> None:
+    """One line of literal text on stdout."""
+    stdout().print(text(message, style))
+
+
+def show(renderable: object) -> None:
+    stdout().print(renderable)
+
+
+def emit_json(data: Any) -> None:
+    """``data`` as indented JSON on stdout (datetimes and the like as strings)."""
+    sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
+
+
+def emit_json_line(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, default=str, ensure_ascii=False) + "\n")
+
+
+def json_line(data: Any) -> str:
+    """``data`` as one compact JSON line (newline included)."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str) + "\n"

@@ -1,0 +1,399 @@
+"""A ticket's state and the facts that change it: every event, past tense, with its mutator.
+
+:class:`TicketFacts` declares what a ticket knows; each event class below records one fact and,
+in ``_apply``, the change it makes to that state. The command methods that decide whether a
+fact may happen live in :mod:`engine.ticket.rules` (:class:`~engine.ticket.rules.Ticket`
+extends this class); they raise before any event exists, so these mutators only record.
+Replay runs them again, so they never read a clock, random numbers or configuration.
+
+Every event carries the envelope of SPEC §6 (``ref``, ``occurred_at``, ``actor``, ``reason``,
+``command_id``; ``timestamp`` is when it was recorded) and its link in the ticket's hash chain
+(:mod:`engine.chain`). ``source`` keeps metadata of imported history; ``None`` for live work.
+A state-changing event names the lifecycle action it records (``action``); the state it
+enters comes from the lifecycle table, so projections read the table, not event names.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from eventsourcing.domain import Aggregate
+
+from engine.chain import Chained, LedgerEvent
+from engine.lifecycle import LIFECYCLE, Action
+from engine.sla import Phase, SlaTerms, SlaTimer
+from engine.vocabulary import HoldReason, TicketKind, TicketState
+
+
+class TicketFacts(Chained):
+    """What a ticket knows, changed only by the events below."""
+
+    def __init__(self) -> None:
+        self.ref = ""
+        self.kind = TicketKind.INCIDENT
+        self.title = ""
+        self.description: str | None = None
+        self.caller = ""
+        self.channel: str | None = None
+        self.category: str | None = None
+        self.subcategory: str | None = None
+        self.service: str | None = None
+        self.impact = 3
+        self.urgency = 3
+        self.priority = 5
+        self.assignment_group: str | None = None
+        self.assignee: str | None = None
+        self.tier = 1
+        self.state = TicketState.NEW
+        self.hold_reason: str | None = None
+        self.resolution_code: str | None = None
+        self.resolution_notes: str | None = None
+        self.resolved_by_parent: str | None = None
+        self.knowledge: str | None = None
+        self.problem: str | None = None
+        self.change: str | None = None
+        self.parent: str | None = None
+        self.children: list[str] = []
+        self.major = False
+        self.reviewed = False
+        self.affected_users: int | None = None
+        self.reassignment_count = 0
+        self.reopen_count = 0
+        self.escalation_count = 0
+        self.hold_count = 0
+        self.comment_count = 0
+        self.communication_count = 0
+        self.policy_version = 0
+        self.opened_at: datetime | None = None
+        self.resolved_at: datetime | None = None
+        self.closed_at: datetime | None = None
+        self.phases: list[Phase] = []
+        self.sla_timers: list[SlaTimer] = []
+        self._init_chain()
+
+    def enter(self, state: TicketState, at: datetime, hold_reason: str | None = None) -> None:
+        """Mutator helper: the ticket enters ``state`` at ``at`` (kept for SLA timing)."""
+        self.state = state
+        self.hold_reason = hold_reason
+        self.phases.append(Phase(at, state, hold_reason))
+
+    def active_timer(self, name: str) -> SlaTimer | None:
+        """The latest timer of this SLA that was not canceled by a priority change."""
+        for timer in reversed(self.sla_timers):
+            if timer.name == name and timer.canceled_at is None:
+                return timer
+        return None
+
+    def active_timers(self) -> list[SlaTimer]:
+        return [t for t in self.sla_timers if t.canceled_at is None]
+
+
+class TicketEvent(LedgerEvent):
+    """Base of every ticket event. ``action``: the lifecycle action whose effect it records
+    (None for facts that do not change the state)."""
+
+    action: ClassVar[Action | None] = None
+
+    @classmethod
+    def enters(cls) -> TicketState | None:
+        """The state a ticket is in after this event, from the lifecycle table."""
+        return LIFECYCLE[cls.action].to if cls.action is not None else None
+
+    def apply(self, aggregate: Any) -> None:
+        ticket: TicketFacts = aggregate
+        self._apply(ticket)
+        super().apply(ticket)
+
+    def _apply(self, ticket: TicketFacts) -> None:
+        """Record this event's effect on the ticket (overridden per event)."""
+
+
+class TicketOpened(TicketEvent, Aggregate.Created):
+    action = Action.OPEN
+
+    kind: str
+    title: str
+    description: str | None
+    caller: str
+    channel: str | None
+    category: str | None
+    subcategory: str | None
+    service: str | None
+    impact: int
+    urgency: int
+    priority: int
+    assignment_group: str | None
+    assignee: str | None
+    affected_users: int | None
+    policy_version: int
+
+    def _apply(self, ticket: TicketFacts) -> None:
+        ticket.ref = self.ref
+        ticket.kind = TicketKind(self.kind)
+        ticket.title = self.title
+        ticket.description = self.description
+        ticket.caller = self.caller
+        ticket.channel = self.channel
+        ticket.category = self.category
+        ticket.subcategory = self.subcategory
+        ticket.service = self.service
+        ticket.impact = self.impact
+        ticket.urgency = self.urgency
+        ticket.priority = self.priority
+        ticket.assignment_group = self.assignment_group
+        ticket.assignee = self.assignee
+        ticket.affected_users = self.affected_users
+        ticket.policy_version = self.policy_version
+        ticket.enter(TicketState.NEW, self.occurred_at)
+        ticket.opened_at = self.occurred_at
+
+
+class Assigned(TicketEvent):
+    """The assignment group and/or assignee changed."""
+
+    assignment_group: str | None
+    assignee: str | None
+    reassigned: bool
+
+    def _apply(self, ticket: TicketFacts) -> None:
+        ticket.assignment_group = self.assignment_group
+        ticket.assignee = self.assignee
+        if self.reassigned:
+            ticket.reassignment_count += 1
+
+
+class WorkStarted(TicketEvent):
+    action = Action.START
+
+    def _apply(self, ticket: TicketFacts) -> None:
+        ticket.enter(TicketState.IN_PROGRESS, self.occurred_at)
+
+
+class PutOnHold(TicketEvent):
+    action = Action.HOLD
+
+    hold_reason: str
+    comment: str | None
+
+    def _apply(self, ticket: TicketFacts) -> None:
+        ticket.enter(TicketState.ON_HOLD, self.occurred_at, HoldReason(self.hold_reason))
+        ticket.hold_count += 1
+
+
+class Resumed(TicketEvent):
+    """Work resumed after a hold; ``by_caller_reply`` when the caller's answer resumed it."""
+
+    action = Action.RESUME
+
+    by_caller_reply: bool
+
+    def _apply(self, ticket: TicketFacts) -> None:
+        ticket.enter(TicketState.IN_PROGRESS, self.occurred_at)
+
+
+class Resolved(TicketEvent):
+    action = Action.RESOLVE
+
+    code: str
+    notes: str
+    knowledge: str | None
+    by_parent: str | None
+
+    def _apply(self, ticket: TicketFacts) -> None:
+        ticket.enter(TicketState.RESOLVED, self.occurred_at)
+        ticket.resolution_code = self.code
+        ticket.resolution_notes = self.notes
+        ticket.knowledge = self.knowledge
+        ticket.resolved_by_parent = self.by_parent
+        ticket.resolved_at = self.occurred_at
+
+
+class Reopened(TicketEvent):
+    action = Action.REOPEN
+
+    by_parent: str | None
+
+    def _apply(self, ticket: TicketFacts) -> None:
+        ticket.enter(TicketState.IN_PROGRESS, self.occurred_at)
+        ticket.reopen_count += 1
+        ticket.resolution_code = None
+        ticket.resolution_notes = None
+        ticket.resolved_by_parent = None
+        ticket.resolved_at = None
+
+
+class Closed(TicketEvent):
+    action = Action.CLOSE
+
+    automatically: bool
+
+    def _apply(self, ticket: TicketFacts) -> None:
+        ticket.enter(TicketState.CLOSED, self.occurred_at)
+        ticket.closed_at = self.occurred_at
+
+
+class Canceled(TicketEvent):
+    action = Action.CANCEL
+
+    def _apply(self, ticket: TicketFacts) -> None:
+        ticket.enter(TicketState.CANCELED, self.occurred_at)
+        ticket.closed_at = self.occurred_at
+
+
+class Reprioritized(TicketEvent):
+    impact: int
+    urgency: int
+    priority: int
+    previous_priority: int
+
+    def _apply(self, ticket: TicketFacts) -> None:
+        ticket.impact = self.impact
+        ticket.urgency = self.urgency
+        ticket.priority = self.priority
+
+
+class FunctionallyEscalated(TicketEvent):
+    """Moved to a higher support tier and a new group (counts as a reassignment)."""
+
+    tier: int
+    assignment_group: str
+    reassigned: bool
+
+    def _apply(self, ticket: TicketFacts) -> None:
+        ticket.tier = self.tier
+        ticket.assignment_group = self.assignment_group
+        ticket.assignee = None
+        ticket.escalation_count += 1
+        if self.reassigned:
+            ticket.reassignment_count += 1
+
+
+class HierarchicallyEscalated(TicketEvent):
+    """Management was notified; the ticket does not move."""
+
+    to: str
+
+    def _apply(self, ticket: TicketFacts) -> None:
+        ticket.escalation_count += 1
+
+
+class CommentAdded(TicketEvent):
+    text: str
+    visibility: str
+
+    def _apply(self, ticket: TicketFacts) -> None:
+        ticket.comment_count += 1
+
+
+class MajorIncidentDeclared(TicketEvent):
+    def _apply(self, ticket: TicketFacts) -> None:
+        ticket.major = True
+
+
+class ChildLinked(TicketEvent):
+    child: str
+
+    def _apply(self, ticket: TicketFacts) -> None:
+        ticket.children.append(self.child)
+
+
+class LinkedToParent(TicketEvent):
+    parent: str
+
+    def _apply(self, ticket: TicketFacts) -> None:
+        ticket.parent = self.parent
+
+
+class CommunicationSent(TicketEvent):
+    audience: str
+    message: str
+    channel: str | None
+
+    def _apply(self, ticket: TicketFacts) -> None:
+        ticket.communication_count += 1
+
+
+class PostIncidentReviewRecorded(TicketEvent):
+    summary: str
+    root_cause: str
+    actions: list[str]
+
+    def _apply(self, ticket: TicketFacts) -> None:
+        ticket.reviewed = True
+
+
+class ProblemLinked(TicketEvent):
+    problem: str
+
+    def _apply(self, ticket: TicketFacts) -> None:
+        ticket.problem = self.problem
+
+
+class SlaTimerStarted(TicketEvent):
+    """A timer of an SLA that applies to the ticket, pinned to a policy version.
+
+    The SLA's terms are stored flat (``name``, ``kind``, ``target_seconds``, ``calendar``,
+    ``pause_on``, ``warn_at``; see :class:`~engine.sla.SlaTerms`). ``retroactive`` timers
+    were started by a priority change and run from the opening.
+    """
+
+    name: str
+    kind: str
+    target_seconds: int
+    calendar: str
+    pause_on: list[str]
+    warn_at: list[int]
+    policy_version: int
+    started_at: datetime
+    retroactive: bool
+
+    @property
+    def terms(self) -> SlaTerms:
+        return SlaTerms.from_fields(self.__dict__)
+
+    def _apply(self, ticket: TicketFacts) -> None:
+        ticket.sla_timers.append(
+            SlaTimer(
+                terms=self.terms,
+                policy_version=self.policy_version,
+                started_at=self.started_at,
+                retroactive=self.retroactive,
+            )
+        )
+
+
+class SlaTimerCanceled(TicketEvent):
+    """The SLA no longer applies (the priority changed)."""
+
+    name: str
+
+    def _apply(self, ticket: TicketFacts) -> None:
+        timer = ticket.active_timer(self.name)
+        if timer is not None:
+            timer.canceled_at = self.occurred_at
+
+
+class SlaWarningReached(TicketEvent):
+    """A timer's elapsed time reached ``threshold`` percent of its target at ``reached_at``."""
+
+    name: str
+    threshold: int
+    reached_at: datetime
+
+    def _apply(self, ticket: TicketFacts) -> None:
+        timer = ticket.active_timer(self.name)
+        if timer is not None:
+            timer.warnings_recorded.append(self.threshold)
+
+
+class SlaBreached(TicketEvent):
+    """A timer passed its target; ``breached_at`` is the exact instant (its due time)."""
+
+    name: str
+    breached_at: datetime
+
+    def _apply(self, ticket: TicketFacts) -> None:
+        timer = ticket.active_timer(self.name)
+        if timer is not None:
+            timer.breach_recorded = self.breached_at
