@@ -23,10 +23,12 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
+from adapters import nats as nats_edge  # its names load nats-py on first use only
 from adapters.bootstrap import open_desk
 from adapters.demo import run_demo
 from adapters.logging import configure_logging
-from adapters.relay import relay_main
+from adapters.nats.errors import UnpublishableEventError
+from adapters.nats.urls import relay_nats_url
 from adapters.scenario import ScenarioError, run_scenario
 from adapters.servicenow import run_import
 from adapters.stores import StoreUnavailableError
@@ -34,7 +36,7 @@ from engine import commands as cmd
 from engine.application import Desk
 from engine.durations import format_duration
 from engine.envelope import envelope
-from engine.errors import DeskLedgerError, PolicyError
+from engine.errors import DeskLedgerError, PolicyError, UnavailableError, UnreadableEventError
 from engine.policy import parse_policy
 from engine.views import ticket_view
 
@@ -433,12 +435,28 @@ def _run_scenarios(args: argparse.Namespace) -> int:
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    result = run_demo(Path(args.db), out, nats_url=args.nats_url)
+    try:
+        result = run_demo(Path(args.db), out, nats_url=args.nats_url)
+    except UnavailableError as error:
+        return _error(args, error, EXIT_UNAVAILABLE)
     return EXIT_OK if result.ok else EXIT_CHECK_FAILED
 
 
 def _run_relay(args: argparse.Namespace) -> int:
-    return relay_main(_desk(args), args.nats_url, args.stream, args.once)
+    url = relay_nats_url(args.nats_url)
+    desk = _desk(args)
+    run = nats_edge.relay_once if args.once else nats_edge.relay_until_stopped
+    try:
+        summary = run(desk, url, args.stream)
+    except UnavailableError as error:
+        return _error(args, error, EXIT_UNAVAILABLE)
+    except (UnreadableEventError, UnpublishableEventError) as error:
+        return _error(args, error, EXIT_CHECK_FAILED)
+    if args.json:
+        _emit_json(summary.as_dict())
+    else:
+        sys.stdout.write(summary.line() + "\n")
+    return EXIT_OK
 
 
 def _run_import(args: argparse.Namespace) -> int:
@@ -525,6 +543,7 @@ def build_parser() -> argparse.ArgumentParser:
     relay.add_argument("--nats-url", help=nats_help)
     relay.add_argument("--stream", default="DESKLEDGER", help="JetStream stream name")
     relay.add_argument("--once", action="store_true", help="publish what the log holds, then exit")
+    _add_json(relay)
     relay.set_defaults(handler=_run_relay)
 
     importer = sub.add_parser("import", help="import history from another tool")

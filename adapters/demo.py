@@ -12,18 +12,20 @@ import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
 
+from adapters import nats as nats_edge  # loads nats-py only when the demo runs
 from adapters.bootstrap import open_desk
-from adapters.nats_server import nats_server
-from adapters.relay import RelayThread
 from adapters.scenario import ScenarioResult, run_scenario
-from adapters.subscriber import DeliveryReport, check_delivery
 from engine.application import Desk
 from engine.sla import TimerStatus, made_sla
 from engine.ticket import OPEN_STATES
+
+if TYPE_CHECKING:
+    from adapters.nats.delivery_check import DeliveryReport
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 
@@ -166,8 +168,8 @@ def run_demo(
     result = DemoResult(store=url)
     with (
         tempfile.TemporaryDirectory(prefix="deskledger-demo-") as scratch,
-        nats_server(nats_url, store_dir=Path(scratch) / "nats") as server_url,
-        RelayThread(desk, server_url) as relay,
+        nats_edge.nats_server(nats_url, store_dir=Path(scratch) / "nats") as server_url,
+        nats_edge.RelayThread(desk, server_url) as relay,
     ):
         console.print(f"store {url}; NATS {server_url}; relay publishing to DESKLEDGER")
         for path in bundled_scenarios(directory):
@@ -177,8 +179,9 @@ def run_demo(
             console.print(f"{mark} scenario {scenario.name}: {scenario.checks} checks")
             for failure in scenario.failures:
                 console.print(f"    [red]✗[/red] {failure}")
-        relay.wait_for(desk.recorder.max_notification_id() or 0)
-        result.delivery, view = check_delivery(
+        if not relay.wait_for(desk.recorder.max_notification_id() or 0) and relay.error:
+            raise relay.error
+        result.delivery, view = nats_edge.check_delivery(
             server_url, desk, view_path=Path(scratch) / "queue-view.db"
         )
         view.close()

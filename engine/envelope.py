@@ -119,33 +119,3 @@ def envelope_of(event: LedgerEvent, position: int) -> Envelope:
 def envelope(event: LedgerEvent, position: int) -> dict[str, Any]:
     """One event as a JSON-able mapping: envelope fields plus its ``data``."""
     return envelope_of(event, position).as_dict()
-
-
-def envelope_from_fields(
-    event_class: type[LedgerEvent],
-    fields: Mapping[str, Any],
-    *,
-    position: int,
-    version: int,
-    stream_id: object,
-) -> dict[str, Any]:
-    """The envelope from an event's stored fields in JSON form (KeyError if one is missing).
-
-    Transitional: the relay's fast path; it goes when the relay decodes through the mapper.
-    """
-    return Envelope(
-        position=position,
-        ticket=fields["ref"],
-        type=event_class.__name__,
-        version=version,
-        occurred_at=fields["occurred_at"],
-        recorded_at=fields["timestamp"],
-        actor=fields["actor"],
-        reason=fields["reason"],
-        command_id=fields["command_id"],
-        data={name: fields[name] for name in data_fields(event_class)},
-        source=fields["source"],
-        prev_hash=fields["prev_hash"],
-        hash=fields["hash"],
-        stream_id=str(stream_id),
-    ).as_dict()
