@@ -118,14 +118,16 @@ async def stream_head(js: JetStreamContext, name: str) -> StreamHead:
     )
 
 
-async def last_checkpoint(js: JetStreamContext, name: str, store_id: str) -> Checkpoint | None:
-    """The last checkpoint of ``store_id`` on the stream, or ``None``."""
+async def last_checkpoint(
+    js: JetStreamContext, name: str, store_id: str
+) -> tuple[Checkpoint, int] | None:
+    """The last checkpoint of ``store_id`` on the stream and its sequence, or ``None``."""
     try:
         message = await js.get_last_msg(name, checkpoint_subject(store_id))
     except nats.js.errors.NotFoundError:
         return None
     try:
-        return Checkpoint.from_message(message.data or b"", message.headers)
+        return Checkpoint.from_message(message.data or b"", message.headers), int(message.seq or 0)
     except ValueError as error:
         raise RelayStreamError(
             f"stream {name}: the last checkpoint of store {store_id} is unreadable: {error}"
