@@ -306,3 +306,34 @@ def test_every_log_event_before_a_failure_is_in_the_stream(
 
     events = [m for m in asyncio.run(stream_messages(nats_server.url)) if not m.is_checkpoint]
     assert [p for p in log_positions(sqlite_desk) if p < big] == [m.position for m in events]
+
+
+async def test_event_refused_by_the_streams_size_limit_is_pinned_to_its_position(
+    nats_server: EmbeddedNatsServer, sqlite_desk: Desk
+) -> None:
+    """A stream with max_msg_size refuses one event that asked for no ack (only every 32nd
+    does): the next ack shows the gap, the relay retries acking every message, and then
+    reports the refused event itself, by position."""
+    import nats  # noqa: PLC0415 - this test alone configures the stream by hand
+    from nats.js.api import StorageType, StreamConfig  # noqa: PLC0415
+
+    nc = await nats.connect(nats_server.url)
+    await nc.jetstream().add_stream(
+        StreamConfig(
+            name="DESKLEDGER",
+            subjects=["deskledger.>"],
+            storage=StorageType.FILE,
+            max_msg_size=4096,
+            duplicate_window=300,
+        )
+    )
+    await nc.close()
+    comments(sqlite_desk, 5, prefix="SMALL")
+    big = open_ticket(sqlite_desk, "WIDE1", "w" * 6000)
+    comments(sqlite_desk, 60, prefix="LATER")
+
+    with pytest.raises(UnpublishableEventError) as caught:
+        await Relay(sqlite_desk, nats_server.url, backoff_initial=0.05).run_once()
+
+    assert (big, "WIDE1") == (caught.value.position, caught.value.ticket)
+    assert "JetStream refused it" in caught.value.reason
