@@ -235,7 +235,9 @@ async def test_an_alteration_after_anchoring_is_caught_against_the_anchored_head
         (raw,) = db.execute("SELECT state FROM stored_events WHERE rowid = 5").fetchone()
         state = json.loads(raw)
         state["text"] = "nothing to see here"
-        db.execute("UPDATE stored_events SET state = ? WHERE rowid = 5", (json.dumps(state).encode(),))
+        db.execute(
+            "UPDATE stored_events SET state = ? WHERE rowid = 5", (json.dumps(state).encode(),)
+        )
     db.close()
 
     before = sqlite_desk.verify()
