@@ -48,7 +48,7 @@ DECODING_ERRORS: tuple[type[Exception], ...] = (
     ValueError,
 )
 
-_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
 
 
 class Outgoing(NamedTuple):

@@ -54,7 +54,15 @@ from nats.js import JetStreamContext
 
 from adapters.nats.acks import AckLedger, Expected
 from adapters.nats.checkpoint import Checkpoint
-from adapters.nats.codec import LogEntry, LogPage, LogReader, Outgoing, encode, too_large
+from adapters.nats.codec import (
+    HEADER_ALLOWANCE,
+    LogEntry,
+    LogPage,
+    LogReader,
+    Outgoing,
+    encode,
+    too_large,
+)
 from adapters.nats.errors import (
     NatsUnavailableError,
     RelayInterruptedError,
@@ -439,49 +447,48 @@ class Relay:
         store_id = self._store_id or ""
         prepared: list[tuple[LogEntry, Outgoing | None]] = []
         failure: Exception | None = page.unreadable
+        max_payload, roomy = nc.max_payload, nc.max_payload - HEADER_ALLOWANCE
         for entry in page.entries:
             envelope = entry.envelope
             if envelope is None:
                 prepared.append((entry, None))
                 continue
             outgoing = encode(envelope, store_id)
-            size = too_large(outgoing, nc.max_payload, _LONGEST_SEQUENCE_HEADER)
-            if size is not None:
-                failure = UnpublishableEventError(
-                    entry.position,
-                    envelope.ticket,
-                    f"its message is {size:,} bytes, more than the server's max_payload of "
-                    f"{nc.max_payload:,} bytes",
-                )
-                break
+            if len(outgoing.body) > roomy:  # measure the headers only near the limit
+                size = too_large(outgoing, max_payload, _LONGEST_SEQUENCE_HEADER)
+                if size is not None:
+                    failure = UnpublishableEventError(
+                        entry.position,
+                        envelope.ticket,
+                        f"its message is {size:,} bytes, more than the server's max_payload "
+                        f"of {max_payload:,} bytes",
+                    )
+                    break
             prepared.append((entry, outgoing))
         last = max((i for i, (_, message) in enumerate(prepared) if message), default=-1)
         every = 1 if self._careful else self.ack_every
-        publish = nc.publish
+        publish, step, checkpoint_every = nc.publish, chain_step, self.checkpoint_every
         for index, (entry, message) in enumerate(prepared):
+            position = entry.position
             if message is not None:
                 cursor.events += 1
-                message.headers[HEADER_EXPECTED_LAST_SEQUENCE] = str(cursor.sequence)
-                cursor.sequence += 1
+                sequence = cursor.sequence
+                message.headers[HEADER_EXPECTED_LAST_SEQUENCE] = str(sequence)
+                cursor.sequence = sequence = sequence + 1
                 reply = ""
                 if every == 1 or index % every == 0 or index == last:
-                    reply = f"{inbox}.{cursor.sequence}"
+                    reply = f"{inbox}.{sequence}"
                     ticket = entry.envelope.ticket if entry.envelope else None
                     acks.expect(
                         Expected(
-                            cursor.sequence,
-                            entry.position,
-                            ticket,
-                            cursor.events,
-                            cursor.checkpoints,
-                            None,
+                            sequence, position, ticket, cursor.events, cursor.checkpoints, None
                         )
                     )
                 await publish(message.subject, message.body, reply, message.headers)
-            cursor.head = chain_step(cursor.head, entry.position, entry.digest)
-            cursor.position, cursor.digest = entry.position, entry.digest
+            cursor.head = step(cursor.head, position, entry.digest)
+            cursor.position, cursor.digest = position, entry.digest
             cursor.since_anchor += 1
-            if cursor.since_anchor >= self.checkpoint_every:
+            if cursor.since_anchor >= checkpoint_every:
                 await self._checkpoint(nc, inbox, acks, cursor)
         if prepared:
             log.debug("relay.sent", first=prepared[0][0].position, position=cursor.position)
