@@ -9,7 +9,8 @@ Modules, one job each::
     checkpoint      the chain-head checkpoint message                  (no nats-py)
     stream          ensure_stream, stream_head, last_checkpoint
     acks            the ack ledger
-    relay           Relay: resume, publish, retry
+    resume          where a restarted relay continues, and the chain head there
+    relay           Relay: publish, checkpoint, retry
     run             relay_once / relay_until_stopped → RelaySummary (what the CLI calls)
     thread          RelayThread (for synchronous programs)
     subscriber      subscribe, EventSubscriber, Delivery

@@ -5,16 +5,12 @@ The relay reads the store's log in position order (through eventsourcing's mappe
 envelope. Every N events, at least once a minute while events flow, and when it stops, it
 also publishes the log's chain head as a checkpoint (:mod:`adapters.nats.checkpoint`).
 
-**The stream is the relay's progress record.** On every (re)connection the relay reads the
-stream's last message — an event or a checkpoint — and resumes after the log position it
-covers; nothing else is stored. It checks that this message came from this store (the
-``Nats-Msg-Id`` prefix) and that the hash it holds equals the log's event at that position,
-so it never continues someone else's history. The chain head at that position comes from
-the store's last checkpoint on the stream (checked the same way against the log), carried
-forward over the few events published after it: a restart reads at most N events and a
-minute's worth, never the whole log. Once a checkpoint is anchored the relay continues that
-chain and never recomputes it from a log that may have been altered since: a later
-``verify`` against the anchored heads is what shows such an alteration.
+**The stream is the relay's progress record.** On every (re)connection the relay continues
+after the log position the stream's last message covers, with the chain head there taken
+from the last checkpoint on the stream (:mod:`adapters.nats.resume`); nothing else is
+stored. Once a checkpoint is anchored the relay continues that chain and never recomputes
+it from a log that may have been altered since: a later ``verify`` against the anchored
+heads is what shows such an alteration.
 
 **No loss, no duplicates, whatever crashes when.** Messages are published asynchronously, up
 to ``max_in_flight`` at a time, each carrying ``Nats-Expected-Last-Sequence`` (see
@@ -50,7 +46,6 @@ import structlog
 from eventsourcing.persistence import PersistenceError
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
-from nats.js import JetStreamContext
 
 from adapters.nats.acks import AckLedger, Expected
 from adapters.nats.checkpoint import Checkpoint
@@ -66,15 +61,15 @@ from adapters.nats.codec import (
 from adapters.nats.errors import (
     NatsUnavailableError,
     RelayInterruptedError,
-    RelayStreamError,
     UnpublishableEventError,
 )
-from adapters.nats.stream import DUPLICATE_WINDOW, ensure_stream, last_checkpoint, stream_head
+from adapters.nats.resume import ResumePoint, resume_point
+from adapters.nats.stream import DUPLICATE_WINDOW, ensure_stream
 from adapters.nats.subjects import DEFAULT_STREAM, HEADER_EXPECTED_LAST_SEQUENCE
 from adapters.nats.urls import server_list
 from adapters.stores import StoreUnavailableError
 from engine.application import Desk
-from engine.audit import GENESIS, chain_step
+from engine.audit import chain_step
 
 #: Failures after which the relay backs off and resumes from the stream.
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
@@ -102,15 +97,6 @@ class RelayStats:
     last_checkpoint: tuple[int, str] | None = None  # (position, head) last anchored
     sessions: int = 0
     failures: int = 0
-
-
-@dataclass(frozen=True)
-class _Resume:
-    sequence: int
-    position: int
-    digest: str | None  # the hash of the event at ``position``
-    head: str  # the chain head at ``position``
-    anchored: int  # the position of the last checkpoint (0: none)
 
 
 @dataclass
@@ -302,7 +288,7 @@ class Relay:
         try:
             js = nc.jetstream(timeout=self.connect_timeout + 3)
             await ensure_stream(js, self.stream, duplicate_window=self.duplicate_window)
-            resume = await self._resume(js)
+            resume = await resume_point(js, self.stream, self._reader, self._identity())
             acks = AckLedger(self.stream, resume.position, resume.sequence)
             lost.add_done_callback(
                 lambda _: acks.fail(
@@ -336,52 +322,6 @@ class Relay:
             with contextlib.suppress(*TRANSIENT_ERRORS):
                 await nc.close()
 
-    async def _resume(self, js: JetStreamContext) -> _Resume:
-        """Where to continue: the stream's last message, the chain head at it."""
-        head = await stream_head(js, self.stream)
-        if head.position == 0:
-            return _Resume(head.sequence, 0, None, GENESIS, 0)
-        store_id = self._identity()
-        if store_id is None or not head.msg_id.startswith(f"{store_id}:"):
-            raise RelayStreamError(
-                f"stream {self.stream} holds events of another store (last message id "
-                f"{head.msg_id!r}, this store is {store_id or 'empty'}); purge it "
-                f"(`nats stream purge {self.stream}`) or use another NATS server"
-            )
-        self._check_against_log(head.position, head.event_hash, "its last message")
-        anchor = head.checkpoint
-        if anchor is None and (found := await last_checkpoint(js, self.stream, store_id)):
-            anchor, sequence = found
-            if sequence > head.sequence:  # another relay published meanwhile: look again
-                raise RelayInterruptedError("the stream moved on while the relay resumed")
-        if anchor is None:
-            start, chain = 0, GENESIS
-        else:
-            if anchor.position > head.position:
-                raise RelayStreamError(
-                    f"stream {self.stream}: its last checkpoint (position {anchor.position}) "
-                    f"is after its last event (position {head.position})"
-                )
-            self._check_against_log(anchor.position, anchor.event_hash, "its last checkpoint")
-            start, chain = anchor.position, anchor.head
-        chain = self._reader.chain(chain, start, head.position)
-        return _Resume(head.sequence, head.position, head.event_hash, chain, start)
-
-    def _check_against_log(self, position: int, digest: str | None, what: str) -> None:
-        page = self._reader.read(position - 1, 1)
-        if page.unreadable is not None:
-            raise page.unreadable
-        if not page.entries or page.entries[0].position != position:
-            raise RelayStreamError(
-                f"stream {self.stream} is ahead of the log: {what} is at position {position}, "
-                "which the log does not have"
-            )
-        if digest is not None and digest != page.entries[0].digest:
-            raise RelayStreamError(
-                f"stream {self.stream}: the event at position {position} differs from the "
-                f"log's ({what}: hash mismatch); the stream holds another history"
-            )
-
     # -------------------------------------------------------------- publishing
 
     async def _pump(
@@ -389,7 +329,7 @@ class Relay:
         nc: NatsClient,
         inbox: str,
         acks: AckLedger,
-        resume: _Resume,
+        resume: ResumePoint,
         stop: asyncio.Event | None,
     ) -> None:
         """Publish pages of the log as they come, with checkpoints; return when done."""

@@ -15,6 +15,7 @@ publishes under ``deskledger.ticket.``.
 
 from __future__ import annotations
 
+from functools import cache
 from uuid import UUID
 
 from engine.ids import policy_registry_id
@@ -45,11 +46,15 @@ HEADER_CHAIN_HEAD = "DeskLedger-Chain-Head"
 HEADER_STORE = "DeskLedger-Store"
 HEADER_EVENT_HASH = "DeskLedger-Event-Hash"
 
-_POLICY_STREAM_ID = str(policy_registry_id())
+
+@cache
+def _policy_stream_id() -> str:
+    return str(policy_registry_id())
 
 
 def is_policy_stream(stream_id: str | UUID) -> bool:
-    return str(stream_id) == _POLICY_STREAM_ID
+    """Whether events of this stream id are the policy registry's (not a ticket's)."""
+    return str(stream_id) == _policy_stream_id()
 
 
 def subject_for(ref: str, type_name: str, *, policy: bool = False) -> str:
