@@ -40,6 +40,7 @@ from adapters.nats.subjects import DEFAULT_STREAM, is_policy_stream, subject_for
 from adapters.nats.subscriber import subscribe
 from adapters.nats.thread import RelayThread
 from engine.application import Desk
+from engine.audit import GENESIS, chain_step
 from engine.clock import SimulatedClock
 from engine.envelope import Envelope, envelope_of
 
@@ -196,7 +197,8 @@ async def stream_messages(url: str, stream: str = DEFAULT_STREAM) -> list[Stored
 
 def assert_stream_equals_log(stored: list[Stored], desk: Desk) -> None:
     """The events of the stream are the log's, in order, each exactly once, no gaps;
-    checkpoints sit between them, each after the event whose position it carries."""
+    checkpoints sit between them, each after the event whose position it carries and with
+    the log's chain head at that position."""
     positions = log_positions(desk)
     events = [m for m in stored if not m.is_checkpoint]
     assert positions == [m.position for m in events]
@@ -205,6 +207,13 @@ def assert_stream_equals_log(stored: list[Stored], desk: Desk) -> None:
     for before, message in itertools.pairwise(stored):
         if message.is_checkpoint:
             assert before.position == message.position
+    heads, head = {}, GENESIS
+    for logged in desk.read_log():
+        head = chain_step(head, logged.position, logged.event.hash)
+        heads[logged.position] = head
+    assert [heads[m.position] for m in stored if m.is_checkpoint] == [
+        m.body["head"] for m in stored if m.is_checkpoint
+    ]
 
 
 @pytest.fixture

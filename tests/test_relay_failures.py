@@ -337,3 +337,24 @@ async def test_event_refused_by_the_streams_size_limit_is_pinned_to_its_position
 
     assert (big, "WIDE1") == (caught.value.position, caught.value.ticket)
     assert "JetStream refused it" in caught.value.reason
+
+
+def test_relay_cli_refuses_another_stores_stream_with_exit_2(
+    nats_server: EmbeddedNatsServer,
+    sqlite_desk: Desk,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A stream that holds another store's events is bad input: exit 2, one line."""
+    comments(sqlite_desk, 3)
+    relay_once(sqlite_desk, nats_server.url)
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    assert 0 == main(["--store", other, "open", "OTHER1", "--title", "t", "--caller", "c",
+                      "--impact", "3", "--urgency", "3", "--as", "x"])  # fmt: skip
+    capsys.readouterr()
+
+    code = main(relay_cli(other, "--once", "--nats-url", nats_server.url))
+
+    err = capsys.readouterr().err.strip().splitlines()
+    assert (2, 1) == (code, len(err))
+    assert "holds events of another store" in err[0]
