@@ -12,19 +12,22 @@ import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from adapters import nats as nats_edge  # loads nats-py only when the demo runs
 from adapters.bootstrap import open_desk
-from adapters.nats_server import nats_server
-from adapters.relay import RelayThread
 from adapters.scenario import ScenarioResult, run_scenario
-from adapters.subscriber import DeliveryReport, check_delivery
 from engine.application import Desk
 from engine.lifecycle import OPEN_STATES
 from engine.sla import TimerStatus, made_sla
 from engine.vocabulary import SlaStage
+
+if TYPE_CHECKING:
+    from adapters.nats import DeliveryReport
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 
@@ -157,6 +160,7 @@ def run_demo(
     console: Console,
     *,
     nats_url: str | None = None,
+    nats_binary: str | None = None,
     directory: Path = SCENARIO_DIR,
 ) -> DemoResult:
     """Run every bundled scenario into a fresh SQLite file, relayed to NATS, and report."""
@@ -167,19 +171,25 @@ def run_demo(
     result = DemoResult(store=url)
     with (
         tempfile.TemporaryDirectory(prefix="deskledger-demo-") as scratch,
-        nats_server(nats_url, store_dir=Path(scratch) / "nats") as server_url,
-        RelayThread(desk, server_url) as relay,
+        nats_edge.nats_server(
+            nats_url, binary=nats_binary, store_dir=Path(scratch) / "nats"
+        ) as server_url,
+        nats_edge.RelayThread(desk, server_url) as relay,
     ):
         console.print(f"store {url}; NATS {server_url}; relay publishing to DESKLEDGER")
         for path in bundled_scenarios(directory):
             scenario = run_scenario(desk, path)
             result.scenarios.append(scenario)
-            mark = "[green]PASS[/green]" if scenario.ok else "[red]FAIL[/red]"
-            console.print(f"{mark} scenario {scenario.name}: {scenario.checks} checks")
+            mark = "PASS" if scenario.ok else "FAIL"
+            console.print(
+                Text(f"{mark} scenario {scenario.name}: {scenario.checks} checks"),
+                style="green" if scenario.ok else "red",
+            )
             for failure in scenario.failures:
-                console.print(f"    [red]✗[/red] {failure}")
-        relay.wait_for(desk.recorder.max_notification_id() or 0)
-        result.delivery, view = check_delivery(
+                console.print(Text(f"    ✗ {failure}"), style="red")
+        if not relay.wait_for(desk.recorder.max_notification_id() or 0) and relay.error:
+            raise relay.error
+        result.delivery, view = nats_edge.check_delivery(
             server_url, desk, view_path=Path(scratch) / "queue-view.db"
         )
         view.close()
@@ -198,7 +208,7 @@ def run_demo(
     report = desk.verify()
     result.verify_ok, result.head, result.events = report.ok, report.head, report.events
     for problem in report.problems:
-        console.print(f"[red]{problem}[/red]")
+        console.print(Text(str(problem)), style="red")
     status = "OK" if report.ok else "FAILED"
     console.print(f"verify: {status} — {report.events} events; chain head {report.head}")
     delivery = result.delivery

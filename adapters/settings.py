@@ -26,7 +26,6 @@ from dataclasses import dataclass, replace
 from typing import Self
 
 DEFAULT_STORE = "sqlite:///deskledger.db"
-DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
 DEFAULT_LOG_LEVEL = "WARNING"
 
 _VARIABLES = {
@@ -69,8 +68,3 @@ class Settings:
 
     def with_store(self, store: str) -> Self:
         return replace(self, store=store)
-
-    @property
-    def relay_nats_url(self) -> str:
-        """The server the relay publishes to: the configured one, else the local default."""
-        return self.nats_url or DEFAULT_NATS_URL

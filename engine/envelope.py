@@ -67,8 +67,25 @@ class Envelope:
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON object (keys in :data:`ENVELOPE_KEYS` order, then any ``extra``)."""
-        body = {key: getattr(self, key) for key in ENVELOPE_KEYS}
-        body.update(self.extra)
+        body = {
+            "format": self.format,
+            "position": self.position,
+            "ticket": self.ticket,
+            "type": self.type,
+            "version": self.version,
+            "occurred_at": self.occurred_at,
+            "recorded_at": self.recorded_at,
+            "actor": self.actor,
+            "reason": self.reason,
+            "command_id": self.command_id,
+            "data": self.data,
+            "source": self.source,
+            "prev_hash": self.prev_hash,
+            "hash": self.hash,
+            "stream_id": self.stream_id,
+        }  # written out: the relay builds one per event (a loop over the keys costs 2x)
+        if self.extra:
+            body.update(self.extra)
         return body
 
     def to_json(self) -> str:
@@ -98,54 +115,32 @@ def data_fields(event_class: type[LedgerEvent]) -> tuple[str, ...]:
 
 def envelope_of(event: LedgerEvent, position: int) -> Envelope:
     """The envelope of a domain event stored at ``position``."""
+    source = event.source
     return Envelope(
-        position=position,
-        ticket=event.ref,
-        type=event_type(event),
-        version=event.originator_version,
-        occurred_at=event.occurred_at.isoformat(),
-        recorded_at=event.timestamp.isoformat(),
-        actor=event.actor,
-        reason=event.reason,
-        command_id=event.command_id,
-        data={name: normal(getattr(event, name)) for name in data_fields(type(event))},
-        source=normal(event.source),
-        prev_hash=event.prev_hash,
-        hash=event.hash,
-        stream_id=str(event.originator_id),
+        position,
+        event.ref,
+        type(event).__name__,
+        event.originator_version,
+        event.occurred_at.isoformat(),
+        event.timestamp.isoformat(),
+        event.actor,
+        event.reason,
+        event.command_id,
+        {name: _json_value(getattr(event, name)) for name in data_fields(type(event))},
+        None if source is None else normal(source),
+        event.prev_hash,
+        event.hash,
+        str(event.originator_id),
     )
+
+
+def _json_value(value: Any) -> Any:
+    return value if value is None or type(value) in _PLAIN else normal(value)
+
+
+_PLAIN = frozenset({str, int, float, bool})
 
 
 def envelope(event: LedgerEvent, position: int) -> dict[str, Any]:
     """One event as a JSON-able mapping: envelope fields plus its ``data``."""
     return envelope_of(event, position).as_dict()
-
-
-def envelope_from_fields(
-    event_class: type[LedgerEvent],
-    fields: Mapping[str, Any],
-    *,
-    position: int,
-    version: int,
-    stream_id: object,
-) -> dict[str, Any]:
-    """The envelope from an event's stored fields in JSON form (KeyError if one is missing).
-
-    Transitional: the relay's fast path; it goes when the relay decodes through the mapper.
-    """
-    return Envelope(
-        position=position,
-        ticket=fields["ref"],
-        type=event_class.__name__,
-        version=version,
-        occurred_at=fields["occurred_at"],
-        recorded_at=fields["timestamp"],
-        actor=fields["actor"],
-        reason=fields["reason"],
-        command_id=fields["command_id"],
-        data={name: fields[name] for name in data_fields(event_class)},
-        source=fields["source"],
-        prev_hash=fields["prev_hash"],
-        hash=fields["hash"],
-        stream_id=str(stream_id),
-    ).as_dict()

@@ -11,6 +11,7 @@ process and kills it with SIGKILL in the middle of a large log.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import signal
@@ -30,24 +31,19 @@ import nats.js.errors
 import pytest
 from structlog.testing import capture_logs
 
-from adapters.nats_server import EmbeddedNatsServer, NatsUnavailableError
-from adapters.relay import (
-    DEFAULT_STREAM,
-    Relay,
-    RelayStreamError,
-    RelayThread,
-    relay_main,
-    subject_for,
-)
-from adapters.subscriber import (
-    RemoteQueueView,
-    SubscriberConfigError,
-    check_delivery,
-    subscribe,
-)
+from adapters.cli import main
+from adapters.nats.delivery_check import RemoteQueueView, check_delivery
+from adapters.nats.errors import NatsUnavailableError, RelayStreamError, SubscriberConfigError
+from adapters.nats.relay import Relay
+from adapters.nats.run import relay_once
+from adapters.nats.server import EmbeddedNatsServer
+from adapters.nats.subjects import DEFAULT_STREAM, is_policy_stream, subject_for
+from adapters.nats.subscriber import subscribe
+from adapters.nats.thread import RelayThread
 from engine.application import Desk
+from engine.audit import GENESIS, chain_step
 from engine.clock import SimulatedClock
-from engine.envelope import envelope
+from engine.envelope import Envelope, envelope_of
 
 pytestmark = pytest.mark.nats
 
@@ -169,6 +165,10 @@ class Stored:
     def position(self) -> int:
         return int(self.headers["DeskLedger-Position"])
 
+    @property
+    def is_checkpoint(self) -> bool:
+        return self.subject.startswith("deskledger.checkpoint.")
+
 
 async def stream_messages(url: str, stream: str = DEFAULT_STREAM) -> list[Stored]:
     """Every message of the stream, in sequence order (an ordered consumer)."""
@@ -197,11 +197,24 @@ async def stream_messages(url: str, stream: str = DEFAULT_STREAM) -> list[Stored
 
 
 def assert_stream_equals_log(stored: list[Stored], desk: Desk) -> None:
-    """Message i holds log event i: positions in order, each exactly once, no gaps."""
+    """The events of the stream are the log's, in order, each exactly once, no gaps;
+    checkpoints sit between them, each after the event whose position it carries and with
+    the log's chain head at that position."""
     positions = log_positions(desk)
-    assert positions == [m.position for m in stored]
+    events = [m for m in stored if not m.is_checkpoint]
+    assert positions == [m.position for m in events]
     assert list(range(1, len(stored) + 1)) == [m.sequence for m in stored]
     assert len(stored) == len({m.headers["Nats-Msg-Id"] for m in stored})
+    for before, message in itertools.pairwise(stored):
+        if message.is_checkpoint:
+            assert before.position == message.position
+    heads, head = {}, GENESIS
+    for logged in desk.read_log():
+        head = chain_step(head, logged.position, logged.event.hash)
+        heads[logged.position] = head
+    assert [heads[m.position] for m in stored if m.is_checkpoint] == [
+        m.body["head"] for m in stored if m.is_checkpoint
+    ]
 
 
 @pytest.fixture
@@ -260,15 +273,16 @@ async def test_messages_carry_the_subject_headers_and_envelope_of_their_event(
     story(sqlite_desk, clock)
     await Relay(sqlite_desk, nats_server.url).run_once()
 
-    stored = {m.position: m for m in await stream_messages(nats_server.url)}
+    stored = {m.position: m for m in await stream_messages(nats_server.url) if not m.is_checkpoint}
     store_id = sqlite_desk.store_id()
     types = set()
     for logged in sqlite_desk.read_log():
-        expected = envelope(logged.event, logged.position)
+        expected = envelope_of(logged.event, logged.position).as_dict()
         message = stored[logged.position]
         types.add(expected["type"])
         assert expected == message.body
-        assert subject_for(logged.event.ref, expected["type"]) == message.subject
+        policy = is_policy_stream(logged.event.originator_id)
+        assert subject_for(logged.event.ref, expected["type"], policy=policy) == message.subject
         assert {
             "Nats-Msg-Id": f"{store_id}:{logged.position}",
             "DeskLedger-Position": str(logged.position),
@@ -292,7 +306,7 @@ async def test_relay_killed_mid_log_resumes_without_gaps_or_duplicates(
         "import asyncio, sys\n"
         "from adapters.bootstrap import open_desk\n"
         "from adapters.logging import configure_logging\n"
-        "from adapters.relay import Relay\n"
+        "from adapters.nats.relay import Relay\n"
         "configure_logging('WARNING')\n"
         "relay = Relay(open_desk(sys.argv[1]), sys.argv[2], batch=200, max_in_flight=400)\n"
         "print(asyncio.run(relay.run_once()))\n"
@@ -302,10 +316,12 @@ async def test_relay_killed_mid_log_resumes_without_gaps_or_duplicates(
     js = nc.jetstream()
 
     async def stored_count() -> int:
+        """Events in the stream (checkpoints not counted)."""
         try:
-            return (await js.stream_info(DEFAULT_STREAM)).state.messages
+            info = await js.stream_info(DEFAULT_STREAM, subjects_filter="deskledger.checkpoint.>")
         except nats.js.errors.NotFoundError:
             return 0
+        return info.state.messages - sum((info.state.subjects or {}).values())
 
     kills = []
     for fraction in (0.1, 0.5):
@@ -412,31 +428,43 @@ async def test_relay_refuses_a_stream_holding_another_stores_events(
         await Relay(other, nats_server.url).run_once()
 
 
-def test_relay_once_exits_0_after_publishing_and_3_when_nats_is_unreachable(
-    nats_server: EmbeddedNatsServer, sqlite_desk: Desk, clock: SimulatedClock
-) -> None:
-    """`deskledger relay --once`: exit 0 when everything is published, 3 without NATS."""
-    story(sqlite_desk, clock)
+def unused_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        unused = probe.getsockname()[1]
-
-    published = relay_main(sqlite_desk, nats_server.url, once=True)
-    unreachable = relay_main(
-        sqlite_desk, f"nats://127.0.0.1:{unused}", once=True, give_up_after=0.3
-    )
-
-    assert (0, 3) == (published, unreachable)
+        return int(probe.getsockname()[1])
 
 
-def test_missing_nats_server_binary_is_a_clear_error(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+def test_relay_once_returns_a_summary_and_raises_when_nats_is_unreachable(
+    nats_server: EmbeddedNatsServer, sqlite_desk: Desk, clock: SimulatedClock
 ) -> None:
-    """Without the binary, starting a server raises NatsUnavailableError saying what to do."""
-    monkeypatch.setenv("DESKLEDGER_NATS_SERVER", str(tmp_path / "no-such-nats-server"))
+    """relay_once: a summary of what was published; NatsUnavailableError without NATS."""
+    story(sqlite_desk, clock)
+    events = len(log_positions(sqlite_desk))
 
+    summary = relay_once(sqlite_desk, nats_server.url)
+    with pytest.raises(NatsUnavailableError, match="could not publish"):
+        relay_once(sqlite_desk, f"nats://127.0.0.1:{unused_port()}", give_up_after=0.3)
+
+    assert (events, events, DEFAULT_STREAM) == (summary.published, summary.position, summary.stream)
+
+
+def test_missing_nats_server_binary_is_a_clear_error(tmp_path: Path) -> None:
+    """Without the binary, starting a server raises NatsUnavailableError saying what to do."""
     with pytest.raises(NatsUnavailableError, match="DESKLEDGER_NATS_SERVER"):
-        EmbeddedNatsServer(tmp_path / "js").start()
+        EmbeddedNatsServer(tmp_path / "js", binary=str(tmp_path / "no-such-nats-server")).start()
+
+
+def test_demo_without_a_nats_server_binary_exits_3(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """DESKLEDGER_NATS_SERVER naming no executable: the demo ends with exit 3 (NATS is
+    unavailable, like for the relay) and one error line naming the setting."""
+    monkeypatch.setenv("DESKLEDGER_NATS_SERVER", str(tmp_path / "no-such-nats-server"))
+    monkeypatch.delenv("DESKLEDGER_NATS_URL", raising=False)
+    assert main(["demo", "--db", str(tmp_path / "demo.db")]) == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "DESKLEDGER_NATS_SERVER" in err
 
 
 # ---------------------------------------------------------------------- subscribers
@@ -444,9 +472,9 @@ def test_missing_nats_server_binary_is_a_clear_error(
 
 async def collect(
     events: Any, expected: int, *, settle: float = 0.3, timeout: float = 15
-) -> list[dict[str, Any]]:
+) -> list[Envelope]:
     """Ack and gather envelopes until ``expected`` arrived and nothing more comes."""
-    received: list[dict[str, Any]] = []
+    received: list[Envelope] = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         delivery = await events.next(timeout=settle)
@@ -472,19 +500,21 @@ async def relayed(
 async def test_subscriber_filters_by_event_type_and_by_ticket(
     nats_server: EmbeddedNatsServer, relayed: Desk
 ) -> None:
-    """event_types and tickets select exactly the matching envelopes, in position order; a
-    durable keeps its filters (reusing its name with others is a SubscriberConfigError)."""
-    log = [envelope(logged.event, logged.position) for logged in relayed.read_log()]
-    cases = {
-        "resolved": ({"event_types": ["Resolved"]}, lambda e: e["type"] == "Resolved"),
-        "inc3": ({"tickets": ["INC3"]}, lambda e: e["ticket"] == "INC3"),
+    """event_types and tickets select exactly the matching envelopes, in position order (no
+    filter: every event, and no checkpoint); a durable keeps its filters (reusing its name
+    with others is a SubscriberConfigError)."""
+    log = [envelope_of(logged.event, logged.position) for logged in relayed.read_log()]
+    cases: dict[str, tuple[dict[str, Any], Callable[[Envelope], bool]]] = {
+        "all": ({}, lambda e: True),
+        "resolved": ({"event_types": ["Resolved"]}, lambda e: e.type == "Resolved"),
+        "inc3": ({"tickets": ["INC3"]}, lambda e: e.ticket == "INC3"),
         "inc1-sla": (
             {"tickets": ["INC1"], "event_types": ["SlaWarningReached", "SlaBreached"]},
-            lambda e: e["ticket"] == "INC1" and e["type"] in {"SlaWarningReached", "SlaBreached"},
+            lambda e: e.ticket == "INC1" and e.type in {"SlaWarningReached", "SlaBreached"},
         ),
         "policy": (
             {"event_types": ["PolicyVersionLoaded"]},
-            lambda e: e["type"] == "PolicyVersionLoaded",
+            lambda e: e.type == "PolicyVersionLoaded",
         ),
     }
     for durable, (filters, wanted) in cases.items():
@@ -507,8 +537,8 @@ async def test_failing_handler_is_redelivered_and_takes_effect_exactly_once(
     fail_before, fail_after = positions[3], positions[10]
     calls: list[int] = []
 
-    def handler(envelope: dict[str, Any]) -> None:
-        position = envelope["position"]
+    def handler(envelope: Envelope) -> None:
+        position = envelope.position
         calls.append(position)
         if position == fail_before and calls.count(position) == 1:
             raise RuntimeError("crashed before its effect")

@@ -65,12 +65,26 @@ def scenario(args: argparse.Namespace, settings: Settings) -> int:
 def demo(args: argparse.Namespace, settings: Settings) -> int:
     from adapters.demo import run_demo  # noqa: PLC0415
 
-    result = run_demo(Path(args.db), render.stdout(), nats_url=settings.nats_url)
+    result = run_demo(
+        Path(args.db),
+        render.stdout(),
+        nats_url=settings.nats_url,
+        nats_binary=settings.nats_server_binary,
+    )
     return EXIT_OK if result.ok else EXIT_CHECK_FAILED
 
 
 def relay(args: argparse.Namespace, settings: Settings) -> int:
+    """Publish the log to JetStream: once (``--once``) or until stopped."""
+    from adapters import nats  # noqa: PLC0415 - names load nats-py on first use
     from adapters.bootstrap import open_desk  # noqa: PLC0415
-    from adapters.relay import relay_main  # noqa: PLC0415
 
-    return relay_main(open_desk(settings), settings.relay_nats_url, args.stream, args.once)
+    url = nats.relay_nats_url(settings.nats_url)
+    desk = open_desk(settings)
+    run = nats.relay_once if args.once else nats.relay_until_stopped
+    summary = run(desk, url, args.stream)
+    if args.json:
+        render.emit_json(summary.as_dict())
+    else:
+        render.line(summary.line())
+    return EXIT_OK

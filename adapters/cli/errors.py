@@ -39,7 +39,9 @@ def exit_code(error: BaseException) -> int:
     """The exit code an error ends a command with."""
     from eventsourcing.persistence import PersistenceError  # noqa: PLC0415 - lazy for start-up
 
-    if isinstance(error, UnreadableEventError):
+    from adapters.nats import UnpublishableEventError  # noqa: PLC0415 - never loads nats-py
+
+    if isinstance(error, UnreadableEventError | UnpublishableEventError):
         return EXIT_CHECK_FAILED
     if isinstance(error, UnavailableError | PersistenceError):
         return EXIT_UNAVAILABLE

@@ -93,8 +93,8 @@ def pairs(title: object, items: Iterable[tuple[str, object]]) -> Table:
 
 
 def line(message: object, style: str = "") -> None:
-    """One line of literal text on stdout."""
-    stdout().print(text(message, style))
+    """One line of literal text on stdout (never wrapped: scripts read it whole)."""
+    stdout().print(text(message, style), soft_wrap=True)
 
 
 def show(renderable: object) -> None:

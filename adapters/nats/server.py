@@ -7,16 +7,14 @@ with SIGTERM (then SIGKILL). ``restart()`` brings it back on the same port with 
 directory, so clients and the JetStream stream survive, as with a real outage.
 
 When the user gives a server (``--nats-url`` or ``DESKLEDGER_NATS_URL``), :func:`nats_server`
-yields that URL instead of starting one.
-
-Errors::
-
-    DeskLedgerError
-    └── NatsUnavailableError         the binary is missing, did not start, or NATS is unreachable
+yields that URL instead of starting one, once it has checked that the URL is well formed and
+that a server answers there. Failures are :class:`NatsUnavailableError` (the binary is
+missing, did not start, or NATS is unreachable) and :class:`NatsUrlError`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -33,30 +31,22 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+import nats
+import nats.errors
 import structlog
 
-from engine.errors import UnavailableError
+from adapters.nats.errors import NatsUnavailableError
+from adapters.nats.urls import server_list
 
-NATS_URL_VARIABLE = "DESKLEDGER_NATS_URL"
 BINARY_VARIABLE = "DESKLEDGER_NATS_SERVER"
-DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
 HOST = "127.0.0.1"
 
 log = structlog.get_logger("deskledger.nats_server")
 
 
-class NatsUnavailableError(UnavailableError):
-    """NATS could not be started or reached (CLI exit code 3)."""
-
-
-def nats_url(explicit: str | None = None) -> str | None:
-    """``--nats-url``, else ``DESKLEDGER_NATS_URL``, else ``None`` (start an embedded one)."""
-    return explicit or os.environ.get(NATS_URL_VARIABLE) or None
-
-
-def find_binary() -> str:
-    """The ``nats-server`` executable: ``DESKLEDGER_NATS_SERVER``, the venv's bin, then PATH."""
-    override = os.environ.get(BINARY_VARIABLE)
+def find_binary(override: str | None = None) -> str:
+    """The ``nats-server`` executable: ``override`` (``DESKLEDGER_NATS_SERVER``, read by
+    :class:`adapters.settings.Settings`), else the venv's bin, then PATH."""
     if override:
         if not os.access(override, os.X_OK):
             raise NatsUnavailableError(f"{BINARY_VARIABLE}={override!r} is not an executable")
@@ -131,7 +121,7 @@ class EmbeddedNatsServer:
         """Start the server and return once JetStream is ready; raise NatsUnavailableError."""
         if self.running:
             return self
-        binary = self._binary or find_binary()
+        binary = find_binary(self._binary)
         if self._store_dir is None:
             if self._given_store_dir is None:
                 self._store_dir = Path(tempfile.mkdtemp(prefix="deskledger-nats-"))
@@ -205,8 +195,6 @@ class EmbeddedNatsServer:
         self.close()
 
     async def __aenter__(self) -> Self:
-        import asyncio  # noqa: PLC0415 - only the async form needs it
-
         return await asyncio.to_thread(self.start)
 
     async def __aexit__(
@@ -215,8 +203,6 @@ class EmbeddedNatsServer:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        import asyncio  # noqa: PLC0415
-
         await asyncio.to_thread(self.close)
 
     # ------------------------------------------------------------------ internals
@@ -289,16 +275,43 @@ def _tail(path: Path, lines: int = 5) -> str:
 
 @contextlib.contextmanager
 def nats_server(
-    explicit_url: str | None = None, *, store_dir: str | os.PathLike[str] | None = None
+    url: str | None = None,
+    *,
+    binary: str | None = None,
+    store_dir: str | os.PathLike[str] | None = None,
 ) -> Iterator[str]:
-    """Yield the URL of the server to use: the given/configured one, else an embedded one.
-
-    ``explicit_url`` is ``--nats-url``; without it ``DESKLEDGER_NATS_URL`` is used; without
-    both an :class:`EmbeddedNatsServer` is started for the duration of the block.
-    """
-    given = nats_url(explicit_url)
-    if given is not None:
-        yield given
+    """Yield the URL of the server to use: ``url`` (``--nats-url`` or
+    ``DESKLEDGER_NATS_URL``, checked reachable), else an embedded server started from
+    ``binary`` for the duration of the block."""
+    if url is not None:
+        check_reachable(url)
+        yield url
         return
-    with EmbeddedNatsServer(store_dir) as server:
+    with EmbeddedNatsServer(store_dir, binary=binary) as server:
         yield server.url
+
+
+def check_reachable(url: str, timeout: float = 5.0) -> None:
+    """Raise :class:`NatsUrlError` for a malformed URL, :class:`NatsUnavailableError` when no
+    server answers there within ``timeout`` seconds."""
+    servers = server_list(url)
+
+    async def probe() -> None:
+        async def quiet(error: Exception) -> None:
+            log.debug("nats.probe_failed", url=url, error=str(error))
+
+        client = await nats.connect(
+            servers=servers,
+            allow_reconnect=False,
+            max_reconnect_attempts=1,
+            connect_timeout=max(1, round(timeout)),
+            error_cb=quiet,
+        )
+        await client.close()
+
+    try:
+        asyncio.run(asyncio.wait_for(probe(), timeout))
+    except (OSError, TimeoutError, nats.errors.Error) as error:
+        raise NatsUnavailableError(
+            f"no NATS server answers at {url}: {error or 'timeout'}"
+        ) from None
