@@ -13,7 +13,10 @@ that it needs nothing but the standard library.
 from __future__ import annotations
 
 import ast
+import contextlib
 import copy
+import importlib.util
+import io
 import json
 import re
 import shutil
@@ -26,6 +29,8 @@ from typing import Any
 from uuid import NAMESPACE_URL, uuid5
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.application import Desk
 from engine.clock import SimulatedClock
@@ -546,3 +551,77 @@ def test_a_malformed_checkpoint_statement_exits_2(verify: Any, tmp_path: Path) -
     run = verify(build(HISTORY), "--checkpoints", str(statements))
     assert 2 == run.code
     assert "checkpoints.jsonl line 2: not a checkpoint statement" in run.err
+
+
+# --- properties: random histories, one tamper each -------------------------------------------
+
+
+def load_tool() -> Any:
+    """The tool as a module, to run many examples in-process (same code as the subprocess)."""
+    spec = importlib.util.spec_from_file_location("verify_export", TOOL)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+VERIFY_EXPORT = load_tool()
+
+histories = st.lists(
+    st.tuples(
+        st.sampled_from(["INC1", "INC2", "INC3", "policy"]),
+        st.sampled_from(["Assigned", "CommentAdded", "Resolved"]),
+        st.dictionaries(
+            st.sampled_from(["text", "group", "n"]),
+            st.text(max_size=8) | st.integers(-(2**53) + 1, 2**53 - 1),
+        ),
+    ),
+    min_size=4,
+    max_size=30,
+)
+
+
+def run_in_process(lines: list[dict[str, Any]], folder: Path) -> tuple[int, str]:
+    export = folder / "audit.jsonl"
+    export.write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = VERIFY_EXPORT.main([str(export)])
+    return code, out.getvalue()
+
+
+@settings(max_examples=60, deadline=None)
+@given(history=histories)
+def test_any_clean_history_verifies(history: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Whatever the interleaving of tickets and the data, an untouched export passes."""
+    code, out = run_in_process(build(history), tmp_path_factory.mktemp("clean"))
+    assert (0, f"OK: {len(history)} lines") == (code, out.splitlines()[-1].split(" in ")[0])
+
+
+@settings(max_examples=150, deadline=None)
+@given(history=histories, data=st.data())
+def test_any_single_tamper_inside_a_stream_is_reported(
+    history: Any, data: st.DataObject, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Editing a line, deleting an event that has a successor, duplicating a line or swapping
+    two events of a ticket always exits 1 with at least one finding, and never crashes."""
+    lines = build(history)
+    index = data.draw(st.integers(0, len(lines) - 1))
+    ticket = lines[index]["ticket"]
+    later = [i for i, x in enumerate(lines) if x["ticket"] == ticket and i > index]
+    tamper = data.draw(st.sampled_from(["edit", "duplicate"] + (["delete", "swap"] * bool(later))))
+    if tamper == "edit":
+        lines[index]["actor"] = "mallory"
+    elif tamper == "duplicate":
+        lines.insert(index + 1, copy.deepcopy(lines[index]))
+    elif tamper == "delete":
+        del lines[index]
+    else:
+        other = data.draw(st.sampled_from(later))
+        lines[index]["position"], lines[other]["position"] = (
+            lines[other]["position"], lines[index]["position"])  # fmt: skip
+        lines.sort(key=lambda x: x["position"])
+    code, out = run_in_process(lines, tmp_path_factory.mktemp(tamper))
+    assert 1 == code, (tamper, out)
+    assert out.splitlines()[-1].startswith("FAILED")
