@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("bench_calendar", "bench_sla", "bench_import", "bench_relay")
+BENCHMARKS = ("bench_calendar", "bench_sla", "bench_import", "bench_relay", "bench_verify_export")
 
 
 def main() -> int:

@@ -1,0 +1,113 @@
+"""Canonical JSON (RFC 8785, the JSON Canonicalization Scheme) for the values DeskLedger hashes.
+
+:func:`canonical_json` turns a JSON value into the one byte string every conforming JCS
+implementation produces for it: no whitespace, object members sorted by their names compared
+as UTF-16 code units, strings with the minimal ECMAScript escapes, UTF-8 output.
+
+It accepts the JSON types as Python builds them: ``dict`` (string keys), ``list``/``tuple``,
+``str``, ``int``, ``bool`` and ``None``. Two restrictions keep the hashed bytes the same
+whatever language an auditor verifies them in:
+
+* **No floating-point numbers.** A ``float`` raises :class:`ValueError`. DeskLedger's events
+  carry none (times are ISO strings, durations integer seconds), and ECMAScript number
+  formatting is the part of JCS where independent implementations most often disagree.
+  Without floats, an auditor's verifier needs no JCS number formatter at all.
+* **Integers within ±(2**53 - 1)**, the range an IEEE-754 double holds exactly (I-JSON,
+  RFC 7493); a larger one raises :class:`ValueError` instead of being silently rounded.
+
+Strings must be valid Unicode: a lone surrogate (which ``json.loads`` can produce from
+``"\\ud800"``) raises :class:`ValueError`. A key that is not a string, or a value of any other
+type, raises :class:`TypeError`. Standard library only, and fast enough for a million events:
+strings are escaped by the C escaper of :mod:`json`, whose escapes are exactly JCS's.
+"""
+
+from __future__ import annotations
+
+from json.encoder import encode_basestring as _quote
+from typing import Any
+
+#: The largest integer an IEEE-754 double (a JSON number in JCS) represents exactly.
+MAX_SAFE_INTEGER = 2**53 - 1
+
+
+def canonical_json(value: object) -> bytes:
+    """The RFC 8785 canonical form of ``value`` as UTF-8 bytes (see the module docstring)."""
+    text = _encode(value)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        bad = text[error.start : error.end]
+        raise ValueError(
+            f"string contains a lone surrogate ({bad!a}): not valid Unicode, so it has "
+            "no canonical JSON form"
+        ) from None
+
+
+def _encode(value: Any) -> str:
+    kind = type(value)
+    # Exact types first (the common case, and cheaper than isinstance); subclasses below.
+    if kind is str:
+        return _quote(value)
+    if kind is dict:
+        return _object(value)
+    if kind is int:
+        return _integer(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if kind is list or kind is tuple:
+        return "[" + ",".join([_encode(item) for item in value]) + "]"
+    return _encode_subclass(value)
+
+
+def _encode_subclass(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        # A float is a JSON number whose value we decline to hash: a ValueError, by contract.
+        raise ValueError(  # noqa: TRY004
+            f"floating-point number {value!r}: hashed content carries no floats "
+            "(use an integer, or a string)"
+        )
+    if isinstance(value, int):
+        return _integer(value)
+    if isinstance(value, str):
+        return _quote(value)  # the string's own characters, whatever its __str__ says
+    if isinstance(value, dict):
+        return _object(value)
+    if isinstance(value, list | tuple):
+        return "[" + ",".join([_encode(item) for item in value]) + "]"
+    raise TypeError(f"{type(value).__name__} is not a JSON type: {value!r}")
+
+
+def _integer(value: int) -> str:
+    if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+        return int.__repr__(value)
+    raise ValueError(
+        f"integer {value} is outside ±(2**53 - 1), the range JSON numbers hold exactly "
+        "(send it as a string)"
+    )
+
+
+def _object(members: dict[Any, Any]) -> str:
+    keys = list(members)
+    try:
+        ascii_only = all(map(str.isascii, keys))
+    except TypeError:
+        bad = next(key for key in keys if not isinstance(key, str))
+        raise TypeError(
+            f"object key {bad!r} is a {type(bad).__name__}; JSON object keys are strings"
+        ) from None
+    if ascii_only:
+        keys.sort()  # code points and UTF-16 code units order ASCII alike
+    else:
+        keys.sort(key=_utf16)
+    return "{" + ",".join([_quote(key) + ":" + _encode(members[key]) for key in keys]) + "}"
+
+
+def _utf16(key: str) -> bytes:
+    """Sort key: the UTF-16 code units of ``key`` (big-endian bytes compare like the units)."""
+    return key.encode("utf-16-be", "surrogatepass")

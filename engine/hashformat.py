@@ -1,0 +1,117 @@
+"""The hash formats of exported event lines, as pure functions over the line's JSON object.
+
+A *line* is one event of an export (``engine.envelope.Envelope.as_dict()``): ``format``,
+``position``, ``ticket``, ``type``, ``version``, ``occurred_at``, ``recorded_at``, ``actor``,
+``reason``, ``command_id``, ``data``, ``source``, ``prev_hash``, ``hash``, ``stream_id``.
+docs/hash-format.md is the contract; in short:
+
+* **Format 2** (events written from now on): ``hash`` is SHA-256 over the RFC 8785 canonical
+  JSON (:func:`engine.canonical.canonical_json`) of the line without ``hash``, ``position``
+  and ``version``. The store assigns the position after hashing; the version is left out on
+  purpose, since ``prev_hash`` already fixes an event's place in its stream.
+* **Format 1** (stores written before): SHA-256 over ``json.dumps(sort_keys=True,
+  separators=(",", ":"), ensure_ascii=False)`` of the event's internal field names: the
+  ``data`` members flat, plus ``ref``, ``originator_id``, ``timestamp``, ``occurred_at``,
+  ``actor``, ``reason``, ``command_id``, ``source``, ``prev_hash`` and ``type`` — and
+  ``originator_topic``, which a stream's first event carries.
+* ``prev_hash`` links the events of a stream (:data:`GENESIS` before the first), and one more
+  chain runs over the whole log in position order: :func:`chain_step`.
+
+Every function raises :class:`ValueError` for a line it cannot hash (an unknown format, a
+missing key, content with no canonical form); nothing here imports DeskLedger's domain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from engine.canonical import canonical_json
+
+#: ``prev_hash`` of a stream's first event, and the global chain's head before any event.
+GENESIS = "0" * 64
+
+#: The hash formats :func:`line_hash` knows.
+FORMATS = (1, 2)
+
+#: Format 2: the keys of a line that its hash does not cover.
+UNHASHED = frozenset({"hash", "position", "version"})
+
+#: Format 1: line key -> the internal field name it was hashed under (besides ``data``).
+_V1_RENAMED = {
+    "ticket": "ref",
+    "stream_id": "originator_id",
+    "recorded_at": "timestamp",
+    "occurred_at": "occurred_at",
+    "actor": "actor",
+    "reason": "reason",
+    "command_id": "command_id",
+    "source": "source",
+    "prev_hash": "prev_hash",
+    "type": "type",
+}
+_V1_TOPIC = "originator_topic"
+#: Format 1: every key a line may carry (the hash covers only some of them).
+_V1_KEYS = frozenset({*_V1_RENAMED, "data", "format", "position", "version", "hash", _V1_TOPIC})
+#: Format 1: names a ``data`` member must not take: the envelope's value would hide it.
+_V1_RESERVED = frozenset({*_V1_RENAMED.values(), _V1_TOPIC})
+
+
+def line_format(line: Mapping[str, Any]) -> int:
+    """The line's hash format (1 or 2); ValueError when it is missing or unknown."""
+    value = line.get("format")
+    if type(value) is not int or value not in FORMATS:
+        raise ValueError(f"unknown hash format {value!r} (this code knows formats 1 and 2)")
+    return value
+
+
+def hashed_content(line: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON object whose encoding the line's ``hash`` is taken over, by its format."""
+    if line_format(line) == 2:
+        return {key: value for key, value in line.items() if key not in UNHASHED}
+    return _v1_content(line)
+
+
+def _v1_content(line: Mapping[str, Any]) -> dict[str, Any]:
+    unknown = line.keys() - _V1_KEYS
+    if unknown:
+        # Format 1 cannot cover them: whatever they say would go unverified.
+        raise ValueError(f"format-1 line carries keys its hash does not cover: {sorted(unknown)}")
+    data = line.get("data")
+    if not isinstance(data, Mapping):
+        raise ValueError("format-1 line has no 'data' object")  # noqa: TRY004 - one error kind
+    hidden = data.keys() & _V1_RESERVED
+    if hidden:
+        raise ValueError(
+            f"format-1 'data' has members named like envelope fields: {sorted(hidden)}"
+        )
+    content = dict(data)
+    try:
+        for key, name in _V1_RENAMED.items():
+            content[name] = line[key]
+    except KeyError as error:
+        raise ValueError(f"format-1 line lacks {error.args[0]!r}") from None
+    if _V1_TOPIC in line:
+        content[_V1_TOPIC] = line[_V1_TOPIC]
+    return content
+
+
+def line_hash(line: Mapping[str, Any]) -> str:
+    """The SHA-256 (hex) the line's ``hash`` must equal, computed as its ``format`` says."""
+    content = hashed_content(line)
+    if line["format"] == 2:
+        encoded = canonical_json(content)
+    else:
+        try:
+            text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            encoded = text.encode("utf-8")
+        except (TypeError, UnicodeEncodeError) as error:
+            raise ValueError(f"format-1 content cannot be encoded: {error}") from None
+    return hashlib.sha256(encoded).hexdigest()
+
+
+def chain_step(head: str, position: int, digest: str) -> str:
+    """The global chain's next head: SHA-256 of ``"<head>:<position>:<hash>"`` (hex)."""
+    return hashlib.sha256(f"{head}:{position}:{digest}".encode()).hexdigest()

@@ -1,0 +1,167 @@
+"""The hash formats of export lines (engine.hashformat): format 1 recomputed from the lines of
+events the real engine wrote, format 2 over JCS, and the global chain step."""
+
+# STYLE.md asks for `assert expected == actual`; SIM300 would flip literal ones.
+# ruff: noqa: SIM300
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from engine import audit
+from engine.application import Desk
+from engine.canonical import canonical_json
+from engine.clock import SimulatedClock
+from engine.commands import parse_command
+from engine.envelope import envelope_of
+from engine.hashformat import GENESIS, chain_step, hashed_content, line_hash
+
+
+def engine_history(desk: Desk, clock: SimulatedClock) -> None:
+    """A small history touching every kind of content: a policy (nested document, first event
+    of the policy stream), an opening with non-ASCII text, import metadata in ``source``,
+    a command id, a hold reason, SLA milestones."""
+    desk.load_policy(
+        {"slas": [{"name": "P1 resolution", "kind": "resolution",
+                   "applies_to": {"priority": [1]}, "target": "4h"}]},
+        actor="admin",
+    )  # fmt: skip
+    desk.handle(
+        parse_command(
+            "open",
+            {"ref": "INC1001", "title": "Pare-feu en panne: cœur ✓ 😀 Zoë", "caller": "noc",
+             "impact": 1, "urgency": 1},
+        ),
+        actor="monitoring",
+        source={"system": "servicenow", "sys_mod_count": 3, "made_sla": True},
+    )  # fmt: skip
+    clock.advance(timedelta(minutes=4))
+    desk.execute("assign", {"ref": "INC1001", "group": "network"}, actor="alice", command_id="c-1")
+    desk.execute("hold", {"ref": "INC1001", "reason": "awaiting_vendor"}, actor="bob")
+    clock.advance(timedelta(hours=5))
+    desk.advance()
+
+
+def v1_lines(desk: Desk) -> list[tuple[dict[str, Any], str]]:
+    """(line, the hash the engine stored) for every event: the export envelope plus
+    ``originator_topic`` on a stream's first event, as format-1 lines carry it."""
+    lines = []
+    for logged in desk.read_log():
+        line = envelope_of(logged.event, logged.position).as_dict()
+        topic = getattr(logged.event, "originator_topic", None)
+        if topic is not None:
+            line["originator_topic"] = topic
+        lines.append((line, logged.event.hash))
+    return lines
+
+
+def test_format_1_recomputes_the_hash_the_engine_stored(
+    memory_desk: Desk, clock: SimulatedClock
+) -> None:
+    """For every event of a real history, line_hash over its format-1 line — read back from
+    JSON text, as an auditor reads it — equals the event's stored hash."""
+    engine_history(memory_desk, clock)
+    lines = v1_lines(memory_desk)
+    assert len(lines) >= 6
+    assert sum("originator_topic" in line for line, _ in lines) == 2  # policy, INC1001
+    for line, stored in lines:
+        assert 1 == line["format"]
+        assert stored == line_hash(json.loads(json.dumps(line))), line["type"]
+
+
+def test_format_1_content_is_the_engines_canonical_content(
+    memory_desk: Desk, clock: SimulatedClock
+) -> None:
+    """The renamed, flattened content equals engine.audit's own content for each event."""
+    engine_history(memory_desk, clock)
+    events = [logged.event for logged in memory_desk.read_log()]
+    for (line, _), event in zip(v1_lines(memory_desk), events, strict=True):
+        assert audit.canonical_content(event) == hashed_content(line)
+
+
+def test_format_1_line_without_the_first_events_topic_does_not_verify(
+    memory_desk: Desk, clock: SimulatedClock
+) -> None:
+    """``originator_topic`` is part of a first event's format-1 hash: dropping it shows."""
+    engine_history(memory_desk, clock)
+    line, stored = v1_lines(memory_desk)[0]
+    del line["originator_topic"]
+    assert stored != line_hash(line)
+
+
+def test_format_1_refuses_content_its_hash_cannot_cover() -> None:
+    """Format 1 hashes the data members flat next to the envelope names, so a data member
+    named like one (or a key outside the envelope) would go unverified: ValueError."""
+    line = {"format": 1, "ticket": "T", "stream_id": "s", "recorded_at": "r", "occurred_at": "o",
+            "actor": "a", "reason": None, "command_id": None, "source": None,
+            "prev_hash": GENESIS, "type": "X", "position": 1, "version": 1, "hash": "",
+            "data": {}}  # fmt: skip
+    line_hash(line)  # well-formed
+    with pytest.raises(ValueError, match=r"named like envelope fields: \['actor'\]"):
+        line_hash({**line, "data": {"actor": "mallory"}})
+    with pytest.raises(ValueError, match=r"does not cover: \['note'\]"):
+        line_hash({**line, "note": "approved"})
+    with pytest.raises(ValueError, match="lacks 'actor'"):
+        line_hash({key: value for key, value in line.items() if key != "actor"})
+
+
+def format_2_line() -> dict[str, Any]:
+    return {
+        "format": 2, "position": 7, "ticket": "INC1", "type": "Assigned", "version": 2,
+        "occurred_at": "2026-03-02T09:00:00+00:00", "recorded_at": "2026-03-02T09:00:01+00:00",
+        "actor": "alice", "reason": None, "command_id": None,
+        "data": {"assignment_group": "network", "assignee": None, "reassigned": False},
+        "source": None, "prev_hash": GENESIS, "hash": "", "stream_id": "s-1",
+    }  # fmt: skip
+
+
+def test_format_2_hash_is_sha256_of_jcs_without_hash_position_version() -> None:
+    """The definition, spelled out: SHA-256 over JCS of the line minus the three keys."""
+    line = format_2_line()
+    content = {k: v for k, v in line.items() if k not in {"hash", "position", "version"}}
+    assert hashlib.sha256(canonical_json(content)).hexdigest() == line_hash(line)
+
+
+def test_format_2_hash_ignores_position_and_version_but_nothing_else() -> None:
+    """Renumbering or moving a line keeps its hash; changing any other key changes it, and so
+    does adding a key (format 2 hashes every key but the three)."""
+    line = format_2_line()
+    digest = line_hash(line)
+    assert digest == line_hash({**line, "position": 99, "version": 5, "hash": "x"})
+    for key in line.keys() - {"hash", "position", "version", "format"}:
+        assert digest != line_hash({**line, key: "changed"}), key
+    assert digest != line_hash({**line, "note": "added"})
+
+
+def test_format_2_hash_does_not_depend_on_how_the_json_was_written() -> None:
+    """Key order, whitespace and escaping of the line's text do not matter: the hash is over
+    the canonical form of the parsed value."""
+    line = {**format_2_line(), "actor": "Zoë"}
+    compact = json.dumps(line, separators=(",", ":"), ensure_ascii=False)
+    spaced = json.dumps(dict(reversed(list(line.items()))), indent=2, ensure_ascii=True)
+    assert line_hash(json.loads(compact)) == line_hash(json.loads(spaced))
+
+
+@pytest.mark.parametrize("fmt", [0, 3, "2", True, None])
+def test_unknown_formats_raise_value_error(fmt: object) -> None:
+    """Only the integers 1 and 2 name a format (not "2", not true)."""
+    with pytest.raises(ValueError, match="unknown hash format"):
+        line_hash({**format_2_line(), "format": fmt})
+
+
+def test_format_2_content_with_a_float_cannot_be_hashed() -> None:
+    """A float in a format-2 line has no canonical form here: ValueError."""
+    with pytest.raises(ValueError, match="floating-point"):
+        line_hash({**format_2_line(), "data": {"ratio": 0.5}})
+
+
+def test_chain_step_is_the_engines_global_chain_step() -> None:
+    """head_n = sha256_hex(f"{head_(n-1)}:{position}:{hash_n}"), as engine.audit computes."""
+    digest = "ab" * 32
+    expected = hashlib.sha256(f"{GENESIS}:1:{digest}".encode()).hexdigest()
+    assert expected == chain_step(GENESIS, 1, digest) == audit.chain_step(GENESIS, 1, digest)
