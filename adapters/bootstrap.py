@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from eventsourcing.persistence import PersistenceError
 
 from adapters.clock import SystemClock
@@ -9,6 +11,9 @@ from adapters.settings import Settings
 from adapters.stores import StoreUnavailableError, store_env
 from engine.application import Desk
 from engine.clock import Clock
+
+if TYPE_CHECKING:
+    from projections.queries import Queries
 
 
 def open_desk(
@@ -29,3 +34,14 @@ def open_desk(
         return Desk(env, clock=clock or system, wall_clock=wall_clock or system)
     except PersistenceError as error:
         raise StoreUnavailableError(f"store {url!r} is unavailable: {error}") from error
+
+
+def open_read_side(
+    store: str | Settings | None = None, *, clock: Clock | None = None
+) -> tuple[Desk, Queries]:
+    """The store and the one query layer over its views (caught up on every query)."""
+    from projections.queries import Queries  # noqa: PLC0415 - only reads need the views
+    from projections.views import open_views  # noqa: PLC0415
+
+    desk = open_desk(store, clock=clock)
+    return desk, Queries(open_views(desk))

@@ -12,7 +12,7 @@ rules, re-apply) unless the caller gave ``expected_version``, which turns it int
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -283,11 +283,14 @@ class Desk(Application[UUID]):
     def _system_stamp(self, at: datetime) -> Stamp:
         return Stamp(occurred_at=at, actor=SYSTEM_ACTOR, recorded_at=self.wall_clock.now())
 
-    def advance(self, until: datetime | None = None) -> list[CommandResult]:
-        """Clock tick: record everything due up to ``until`` on idle tickets."""
+    def advance(
+        self, until: datetime | None = None, *, refs: Iterable[str] | None = None
+    ) -> list[CommandResult]:
+        """Clock tick: record everything due up to ``until`` on idle tickets — on ``refs``
+        (those a view says have something due), or on every ticket of the store."""
         moment = until if until is not None else self.clock.now()
         results = []
-        for ref in self._refs():
+        for ref in self._refs() if refs is None else refs:
 
             def work(unit: UnitOfWork, attempt: int, ref: str = ref) -> CommandResult | None:
                 with unit.savepoint() as marks:

@@ -47,7 +47,7 @@ def read_log(
                 event: Any = mapper.to_domain_event(notification)
             except DECODING_ERRORS as error:
                 raise UnreadableEventError(
-                    _stream_name(notification.state), notification.id, str(error)
+                    claimed_ref(notification.state), notification.id, str(error)
                 ) from None
             if isinstance(event, LedgerEvent):
                 yield LoggedEvent(notification.id, event)
@@ -64,7 +64,7 @@ def store_id(recorder: ApplicationRecorder) -> str:
     return hashlib.sha256(first[0].state).hexdigest()[:16]
 
 
-def _stream_name(state: bytes) -> str:
+def claimed_ref(state: bytes) -> str:
     """The ``ref`` a damaged event claims, if that much can be read; else "(unknown)"."""
     marker = b'"ref":"'
     start = state.find(marker)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from engine.sla import TimerStatus, made_sla
@@ -36,7 +36,7 @@ def _text(value: str | None) -> str | None:
 
 
 def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
+    return value.astimezone(UTC).isoformat() if value is not None else None
 
 
 def ticket_view(ticket: Ticket, timers: list[TimerStatus] | None = None) -> dict[str, Any]:

@@ -230,7 +230,7 @@ def test_tickets_filters_and_audit_and_export(
     main(["start", "INC2", "--as", "a"])
     capsys.readouterr()
     assert main(["tickets", "--state", "in_progress", "--json"]) == 0
-    assert [t["ref"] for t in _json(capsys)] == ["INC2"]  # type: ignore[union-attr]
+    assert [t["ref"] for t in _json(capsys)["tickets"]] == ["INC2"]  # type: ignore[index]
     assert main(["audit", "INC2", "--json"]) == 0
     audit = _json(capsys)
     assert [(e["type"], e["version"]) for e in audit] == [  # type: ignore[union-attr]

@@ -62,12 +62,92 @@ def build_parser() -> Parser:
     _read_options(show)
     show.set_defaults(handler="adapters.cli.reads:show")
 
-    listing = sub.add_parser("tickets", help="all tickets, filterable", parents=[common])
-    listing.add_argument("--state", help="only tickets in this state")
+    listing = sub.add_parser(
+        "tickets", help="tickets, filtered, sorted and paged", parents=[common]
+    )
+    listing.add_argument("--state", help="new, in_progress, on_hold, resolved, closed or canceled")
     listing.add_argument("--group", help="only tickets of this assignment group")
-    listing.add_argument("--priority", type=int, help="only tickets of this priority (1-5)")
+    listing.add_argument("--assignee", help="only tickets of this assignee")
+    listing.add_argument("--priority", type=int, metavar="N", help="only priority N (1-5)")
+    listing.add_argument("--tier", type=int, metavar="N", help="only support tier N (1-3)")
+    listing.add_argument(
+        "--major",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="only major incidents (--no-major: only the others)",
+    )
+    listing.add_argument("--category", help="only tickets of this category")
+    listing.add_argument("--opened-from", metavar="T", help="only tickets opened at or after T")
+    listing.add_argument("--opened-to", metavar="T", help="only tickets opened before T")
+    listing.add_argument(
+        "--sort",
+        choices=["opened", "priority", "ref", "updated"],
+        default="opened",
+        help="order: opened (default), priority, ref or updated (last event)",
+    )
+    listing.add_argument("--desc", action="store_true", help="descending order")
+    listing.add_argument("--limit", type=int, metavar="N", help="at most N tickets per page")
+    listing.add_argument("--cursor", help="continue after the page that printed this cursor")
     _read_options(listing)
     listing.set_defaults(handler="adapters.cli.reads:tickets")
+
+    queue = sub.add_parser(
+        "queue",
+        help="open work in order: priority, SLA due time, age",
+        parents=[common],
+    )
+    queue.add_argument("--group", help="only this assignment group's queue")
+    queue.add_argument("--assignee", help="only this assignee's queue")
+    queue.add_argument("--tier", type=int, metavar="N", help="only support tier N (1-3)")
+    queue.add_argument("--limit", type=int, metavar="N", help="the first N tickets only")
+    _read_options(queue)
+    queue.set_defaults(handler="adapters.cli.reads:queue")
+
+    report = sub.add_parser(
+        "report", help="desk metrics: volume, backlog, SLA, MTTA, MTTR, FCR", parents=[common]
+    )
+    report.add_argument(
+        "--from",
+        dest="period_from",
+        metavar="T",
+        help="period start (default: 30 days before --to)",
+    )
+    report.add_argument(
+        "--to", dest="period_to", metavar="T", help="period end, excluded (default: --as-of)"
+    )
+    report.add_argument("--group", help="only tickets whose group (as of T) is this one")
+    _read_options(report)
+    report.set_defaults(handler="adapters.cli.report:run")
+
+    timeline = sub.add_parser(
+        "timeline",
+        help="post-incident timeline of a ticket (a major incident with its children)",
+        parents=[common],
+    )
+    timeline.add_argument("ref", help="the ticket's ref")
+    timeline.add_argument(
+        "--format", choices=["md", "json"], default="md", help="md (default) or json"
+    )
+    _read_options(timeline)
+    timeline.set_defaults(handler="adapters.cli.reads:timeline")
+
+    rebuild = sub.add_parser(
+        "rebuild", help="drop the views (or one) and rebuild them from the log", parents=[common]
+    )
+    rebuild.add_argument(
+        "view", nargs="?", choices=["tickets", "audit"], help="tickets or audit (default: both)"
+    )
+    rebuild.set_defaults(handler="adapters.cli.views:rebuild")
+
+    projections = sub.add_parser(
+        "projections", help="the views: their position and lag, or follow the log", parents=[common]
+    )
+    projections.add_argument(
+        "action",
+        choices=["status", "run"],
+        help="status: each view's position and lag; run: follow the log until stopped",
+    )
+    projections.set_defaults(handler="adapters.cli.views:projections")
 
     sla = sub.add_parser(
         "sla", help="SLA timers of one ticket or all; --what-if POLICY", parents=[common]

@@ -1,6 +1,6 @@
-"""Read commands: one ticket (``show``), lists (``tickets``), SLA timers (``sla``), a ticket's
-history (``audit``), the whole log (``export``), the chains (``verify``), the clock (``advance``).
-"""
+"""Read commands, answered from the views (caught up with the log first): one ticket
+(``show``), lists (``tickets``), the ``queue``, SLA timers (``sla``), a ticket's history
+(``audit``), post-incident ``timeline``s. ``export`` and ``verify`` read the log itself."""
 
 from __future__ import annotations
 
@@ -10,64 +10,122 @@ from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any
 
-import structlog
-
 from adapters.cli import render
-from adapters.cli.args import instant, optional_instant, read_yaml
+from adapters.cli.args import optional_instant, read_yaml
 from adapters.cli.errors import EXIT_CHECK_FAILED, EXIT_OK, UsageError
 from adapters.settings import Settings
-
-log = structlog.get_logger("deskledger.cli")
 
 TICKET_COLUMNS = (
     ("ref", "ref"),
     ("state", "state"),
-    ("priority", "priority"),
+    ("priority", "P"),
     ("assignment_group", "group"),
     ("assignee", "assignee"),
-    ("reassignment_count", "reassignments"),
+    ("tier", "tier"),
+    ("reassignment_count", "reassign."),
     ("reopen_count", "reopens"),
+    ("made_sla", "made SLA"),
     ("opened_at", "opened_at"),
+    ("title", "title"),
+)
+QUEUE_COLUMNS = (
+    ("ref", "ref"),
+    ("priority", "P"),
+    ("state", "state"),
+    ("assignment_group", "group"),
+    ("assignee", "assignee"),
+    ("next_due_at", "next SLA due"),
+    ("age", "age"),
+    ("title", "title"),
 )
 
 
-def _desk(settings: Settings) -> Any:
-    from adapters.bootstrap import open_desk  # noqa: PLC0415
+def _queries(settings: Settings) -> Any:
+    from adapters.bootstrap import open_read_side  # noqa: PLC0415
 
-    return open_desk(settings)
+    return open_read_side(settings)[1]
+
+
+def _as_of(args: argparse.Namespace) -> Any:
+    return optional_instant(getattr(args, "as_of", None), "--as-of")
+
+
+def _title(what: str, as_of: Any) -> str:
+    return what + (f" as of {as_of.isoformat()}" if as_of is not None else "")
+
+
+def _cell(value: object) -> object:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return value
 
 
 def show(args: argparse.Namespace, settings: Settings) -> int:
-    as_of = optional_instant(args.as_of, "--as-of")
-    view = _desk(settings).view(args.ref, as_of=as_of)
+    as_of = _as_of(args)
+    ticket = _queries(settings).ticket(args.ref, as_of=as_of)
     if args.json:
-        render.emit_json(view)
-        return EXIT_OK
-    title = args.ref + (f" as of {as_of.isoformat()}" if as_of else "")
-    render.show(render.pairs(title, view.items()))
+        render.emit_json(ticket)
+    else:
+        render.show(render.pairs(_title(args.ref, as_of), ticket.items()))
     return EXIT_OK
 
 
 def tickets(args: argparse.Namespace, settings: Settings) -> int:
-    from engine.views import ticket_view  # noqa: PLC0415
+    from projections.queries import TicketFilter  # noqa: PLC0415
 
-    as_of = optional_instant(args.as_of, "--as-of")
-    desk = _desk(settings)
-    rows = [ticket_view(t, desk.sla_status(t, as_of)) for t in desk.tickets(as_of=as_of)]
-    if args.state:
-        rows = [r for r in rows if r["state"] == args.state]
-    if args.group:
-        rows = [r for r in rows if r["assignment_group"] == args.group]
-    if args.priority:
-        rows = [r for r in rows if r["priority"] == args.priority]
+    as_of = _as_of(args)
+    criteria = TicketFilter(
+        state=args.state,
+        group=args.group,
+        assignee=args.assignee,
+        priority=args.priority,
+        tier=args.tier,
+        major=args.major,
+        category=args.category,
+        opened_from=optional_instant(args.opened_from, "--opened-from"),
+        opened_to=optional_instant(args.opened_to, "--opened-to"),
+    )
+    page = _queries(settings).tickets(
+        criteria,
+        as_of=as_of,
+        sort=args.sort,
+        descending=args.desc,
+        limit=args.limit,
+        cursor=args.cursor,
+    )
     if args.json:
-        render.emit_json(rows)
+        render.emit_json({"tickets": page.tickets, "next_cursor": page.cursor})
         return EXIT_OK
     render.show(
         render.table(
-            f"{len(rows)} tickets",
+            _title(f"{len(page.tickets)} tickets", as_of),
             [label for _, label in TICKET_COLUMNS],
-            ([row[key] for key, _ in TICKET_COLUMNS] for row in rows),
+            ([_cell(row[key]) for key, _ in TICKET_COLUMNS] for row in page.tickets),
+        )
+    )
+    if page.cursor is not None:
+        render.line(f"more: add --cursor {page.cursor}")
+    return EXIT_OK
+
+
+def queue(args: argparse.Namespace, settings: Settings) -> int:
+    from engine.durations import format_duration  # noqa: PLC0415
+
+    as_of = _as_of(args)
+    rows = _queries(settings).queue(
+        group=args.group, assignee=args.assignee, tier=args.tier, as_of=as_of, limit=args.limit
+    )
+    if args.json:
+        render.emit_json(rows)
+        return EXIT_OK
+    for row in rows:
+        row["age"] = format_duration(timedelta(seconds=int(row["age_seconds"]) // 60 * 60))
+        row["next_due_at"] = row["next_due_at"] or "-"
+    render.show(
+        render.table(
+            _title(f"queue: {len(rows)} open tickets", as_of),
+            [label for _, label in QUEUE_COLUMNS],
+            ([row[key] for key, _ in QUEUE_COLUMNS] for row in rows),
         )
     )
     return EXIT_OK
@@ -78,20 +136,14 @@ def sla(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.what_if:
         return what_if(args, settings)
-    desk = _desk(settings)
-    as_of = optional_instant(args.as_of, "--as-of")
-    chosen = [desk.get_ticket(args.ref, as_of=as_of)] if args.ref else desk.tickets(as_of=as_of)
-    rows = [
-        {"ref": ticket.ref, **status.as_dict()}
-        for ticket in chosen
-        for status in desk.sla_status(ticket, as_of)
-    ]
+    as_of = _as_of(args)
+    rows = _queries(settings).sla(args.ref, as_of=as_of)
     if args.json:
         render.emit_json(rows)
         return EXIT_OK
     render.show(
         render.table(
-            "SLA timers" + (f" as of {as_of.isoformat()}" if as_of else ""),
+            _title("SLA timers", as_of),
             ("ref", "name", "kind", "stage", "elapsed", "target", "due_at", "breached_at"),
             (
                 (
@@ -99,7 +151,7 @@ def sla(args: argparse.Namespace, settings: Settings) -> int:
                     row["name"],
                     row["kind"],
                     row["stage"],
-                    format_duration(timedelta(seconds=float(row["elapsed_seconds"]))),
+                    format_duration(timedelta(seconds=int(row["elapsed_seconds"]))),
                     format_duration(timedelta(seconds=int(row["target_seconds"]))),
                     row["due_at"] or "",
                     row["breached_at"] or "",
@@ -112,11 +164,15 @@ def sla(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def what_if(args: argparse.Namespace, settings: Settings) -> int:
+    from adapters.bootstrap import open_desk  # noqa: PLC0415
+
     raw = read_yaml(args.what_if, "policy")
     opened_from = optional_instant(args.opened_from, "--from")
     opened_to = optional_instant(args.opened_to, "--to")
-    as_of = optional_instant(args.as_of, "--as-of")
-    report = _desk(settings).what_if(raw, at=as_of, opened_from=opened_from, opened_to=opened_to)
+    as_of = _as_of(args)
+    report = open_desk(settings).what_if(
+        raw, at=as_of, opened_from=opened_from, opened_to=opened_to
+    )
     if args.json:
         render.emit_json(report.as_dict())
         return EXIT_OK
@@ -160,21 +216,13 @@ def what_if(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def audit(args: argparse.Namespace, settings: Settings) -> int:
-    from engine.envelope import envelope  # noqa: PLC0415
-
-    desk = _desk(settings)
-    as_of = optional_instant(args.as_of, "--as-of")
-    desk.get_ticket(args.ref, as_of=as_of)  # a clear TicketNotFoundError first
-    rows = [
-        envelope(e.event, e.position)
-        for e in desk.read_log()
-        if e.event.ref == args.ref and (as_of is None or e.event.occurred_at <= as_of)
-    ]
+    as_of = _as_of(args)
+    rows = _queries(settings).audit(args.ref, as_of=as_of)
     if args.json:
         render.emit_json(rows)
         return EXIT_OK
     out = render.stdout()
-    out.print(render.text(f"audit trail of {args.ref}: {len(rows)} events", "bold"))
+    out.print(render.text(_title(f"audit trail of {args.ref}: {len(rows)} events", as_of), "bold"))
     for row in rows:
         details = ", ".join(f"{k}={v}" for k, v in row["data"].items() if v not in (None, ""))
         if row["reason"]:
@@ -192,11 +240,24 @@ def audit(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def timeline(args: argparse.Namespace, settings: Settings) -> int:
+    from projections.postmortem import to_markdown  # noqa: PLC0415
+
+    as_of = _as_of(args)
+    found = _queries(settings).timeline(args.ref, as_of=as_of)
+    if args.json or args.format == "json":
+        render.emit_json(found.as_dict())
+    else:
+        sys.stdout.write(to_markdown(found))
+    return EXIT_OK
+
+
 def export(args: argparse.Namespace, settings: Settings) -> int:
+    from adapters.bootstrap import open_desk  # noqa: PLC0415
     from engine.envelope import envelope  # noqa: PLC0415
 
-    desk = _desk(settings)
-    as_of = optional_instant(args.as_of, "--as-of")
+    desk = open_desk(settings)
+    as_of = _as_of(args)
     target: IO[str]
     if args.output:
         path = Path(args.output)
@@ -224,8 +285,10 @@ def export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def verify(args: argparse.Namespace, settings: Settings) -> int:
+    from adapters.bootstrap import open_desk  # noqa: PLC0415
+
     try:
-        report = _desk(settings).verify(checkpoint=args.checkpoint)
+        report = open_desk(settings).verify(checkpoint=args.checkpoint)
     except ValueError as error:
         raise UsageError(f"--checkpoint: {error}") from None
     if args.json:
@@ -242,8 +305,16 @@ def verify(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def advance(args: argparse.Namespace, settings: Settings) -> int:
+    """Clock tick on the tickets the views say have something due (not on every ticket)."""
+    import structlog  # noqa: PLC0415
+
+    from adapters.bootstrap import open_read_side  # noqa: PLC0415
+    from adapters.cli.args import instant  # noqa: PLC0415
+
     until = instant(args.to, "--to")
-    results = _desk(settings).advance(until)
+    desk, queries = open_read_side(settings)
+    results = desk.advance(until, refs=queries.due_refs(until))
+    log = structlog.get_logger("deskledger.cli")
     for result in results:
         log.info(
             "advance.recorded", ticket=result.ref, positions=result.positions, events=result.events

@@ -1,0 +1,60 @@
+"""What projections are fed: decoded events with their tracking, in position order.
+
+A stored event that cannot be decoded is fed as :class:`Unreadable` (its position, and the
+ticket it claims if that much can be read), so projections record the damage and go on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import ApplicationRecorder, Mapper, Tracking
+
+from engine.loading import DECODING_ERRORS
+from engine.log import claimed_ref
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A stored event that cannot be decoded."""
+
+    ref: str
+    stream_id: str
+    reason: str
+
+
+Item = tuple[Any, Tracking]
+
+
+def read_items(
+    recorder: ApplicationRecorder,
+    mapper: Mapper[UUID],
+    application: str,
+    after: int,
+    *,
+    page: int = 2000,
+    until: int | None = None,
+) -> Iterator[list[Item]]:
+    """Pages of decoded events after position ``after`` (up to ``until``)."""
+    start = after
+    while True:
+        notifications = recorder.select_notifications(
+            start, page, stop=until, inclusive_of_start=False
+        )
+        items: list[Item] = []
+        for notification in notifications:
+            try:
+                event: Any = mapper.to_domain_event(notification)
+            except DECODING_ERRORS as error:
+                event = Unreadable(
+                    claimed_ref(notification.state), str(notification.originator_id), str(error)
+                )
+            items.append((event, Tracking(application, notification.id)))
+        if items:
+            yield items
+        if len(notifications) < page:
+            return
+        start = notifications[-1].id

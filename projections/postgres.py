@@ -1,0 +1,52 @@
+"""The views on PostgreSQL, in the store's schema. A batch locks its view's tracking row
+(``SELECT ... FOR UPDATE``) before writing, so followers racing on one store take turns, and
+commits asynchronously: a view can always be re-derived from the log, and its rows and
+position are committed together, so a crash loses at most the last batches, never half of
+one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from eventsourcing.postgres import PostgresDatastore
+
+from projections.sql import Dialect
+from projections.tables import AuditStore, TicketsStore
+
+
+class PostgresViews:
+    """How a view store opens a transaction on PostgreSQL."""
+
+    def __init__(self, datastore: PostgresDatastore) -> None:
+        self.datastore = datastore
+        super().__init__(Dialect("postgres", datastore.schema or "public"))  # type: ignore[call-arg]
+
+    def lock_suffix(self) -> str:
+        return " FOR UPDATE"
+
+    @contextmanager
+    def transaction(self, *, write: bool) -> Iterator[Any]:
+        with self.datastore.transaction(commit=write) as cursor:
+            if write:
+                cursor.execute("SET LOCAL synchronous_commit = off")
+            yield cursor
+
+    def create(self) -> None:
+        """Create the tables once: concurrent creators wait on an advisory lock."""
+        with self.transaction(write=True) as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self._lock_name(),))
+            for statement in (*self.tables, self._tracking_ddl()):  # type: ignore[attr-defined]
+                cursor.execute(self.sql(statement))  # type: ignore[attr-defined]
+
+    def _lock_name(self) -> str:
+        return f"deskledger-views:{self.datastore.schema}"
+
+
+class PostgresTicketsView(PostgresViews, TicketsStore):
+    """The tickets view on PostgreSQL."""
+
+
+class PostgresAuditView(PostgresViews, AuditStore):
+    """The audit index on PostgreSQL."""

@@ -1,0 +1,259 @@
+"""What the views store about a ticket, derived from the Ticket aggregate itself.
+
+The tickets projection applies each event to the ticket with the aggregate's own mutators and
+stores the outcome as a row: the §9 fields, the descriptive fields a product lists by, the
+facts the desk report needs (when the ticket was first picked up, who held it at its last
+resolution...) and an SLA summary evaluated at the event's instant. Everything a read needs
+at a later instant *T* follows from the row at the last event at or before *T* (nothing
+happens to a ticket between its events except SLA timers running on), see :func:`made_sla_at`.
+
+Instants are stored as integer microseconds since the epoch (exact, and ordered the same in
+every backend); :func:`to_us` and :func:`from_us` convert.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from engine.lifecycle import OPEN_STATES
+from engine.sla import TimerStatus, due_milestones, evaluate
+from engine.ticket import Ticket
+from engine.vocabulary import SlaStage, TicketState
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_RESPONDED = frozenset({TicketState.IN_PROGRESS, TicketState.ON_HOLD, TicketState.RESOLVED})
+
+#: The columns of a ticket row, in table order (after ``ref``, ``position``, ``valid_from``).
+TICKET_COLUMNS: tuple[str, ...] = (
+    "kind",
+    "state",
+    "priority",
+    "impact",
+    "urgency",
+    "assignment_group",
+    "assignee",
+    "tier",
+    "hold_reason",
+    "reassignment_count",
+    "reopen_count",
+    "escalation_count",
+    "hold_count",
+    "opened_at",
+    "resolved_at",
+    "closed_at",
+    "major",
+    "parent",
+    "version",
+    "title",
+    "caller",
+    "category",
+    "subcategory",
+    "service",
+    "channel",
+    "affected_users",
+    "problem",
+    "resolution_code",
+    "policy_version",
+    "children",
+    "responded_at",
+    "resolved_group",
+    "resolved_assignee",
+    "next_due_at",
+    "breach_due_at",
+    "breached",
+    "next_milestone_at",
+)
+#: Columns holding instants (microseconds) and booleans (0/1).
+INSTANT_COLUMNS = frozenset(
+    {
+        "opened_at",
+        "resolved_at",
+        "closed_at",
+        "responded_at",
+        "next_due_at",
+        "breach_due_at",
+        "next_milestone_at",
+        "valid_from",
+    }
+)
+BOOLEAN_COLUMNS = frozenset({"major", "breached"})
+
+#: The columns of an SLA timer row (after ``ref``, ``seq``, ``position``, ``valid_from``).
+TIMER_COLUMNS: tuple[str, ...] = (
+    "name",
+    "kind",
+    "target_seconds",
+    "calendar",
+    "policy_version",
+    "stage",
+    "running",
+    "elapsed_us",
+    "due_at",
+    "breached_at",
+)
+TIMER_INSTANTS = frozenset({"due_at", "breached_at", "valid_from"})
+
+
+def to_us(moment: datetime | None) -> int | None:
+    """An aware instant as integer microseconds since the epoch (None stays None)."""
+    if moment is None:
+        return None
+    delta = moment - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_us(value: int | None) -> datetime | None:
+    """Microseconds since the epoch as an aware UTC datetime."""
+    if value is None:
+        return None
+    return _EPOCH + timedelta(microseconds=value)
+
+
+def iso(value: int | None) -> str | None:
+    moment = from_us(value)
+    return None if moment is None else moment.isoformat()
+
+
+@dataclass(frozen=True)
+class TicketRow:
+    """A ticket as the views store it after one of its events."""
+
+    ref: str
+    position: int
+    valid_from: int
+    values: dict[str, Any]
+    timers: list[dict[str, Any]]
+
+
+def ticket_row(
+    ticket: Ticket,
+    statuses: list[TimerStatus],
+    position: int,
+    next_milestone_at: datetime | None = None,
+) -> TicketRow:
+    """The row of ``ticket`` after its event at ``position``; ``statuses`` are its timers
+    evaluated at that event's instant (see :func:`timer_statuses`), ``next_milestone_at``
+    the earliest SLA warning or breach still to be recorded (see :func:`next_milestone`)."""
+    assert ticket.last_occurred_at is not None
+    active = [s for s in statuses if s.stage != SlaStage.CANCELED]
+    dues = [s.due_at for s in active if s.stage in _DUE_STAGES and s.due_at is not None]
+    running = [s.due_at for s in active if s.stage == SlaStage.IN_PROGRESS and s.due_at]
+    values: dict[str, Any] = {
+        "kind": str(ticket.kind),
+        "state": str(ticket.state),
+        "priority": ticket.priority,
+        "impact": ticket.impact,
+        "urgency": ticket.urgency,
+        "assignment_group": ticket.assignment_group,
+        "assignee": ticket.assignee,
+        "tier": ticket.tier,
+        "hold_reason": None if ticket.hold_reason is None else str(ticket.hold_reason),
+        "reassignment_count": ticket.reassignment_count,
+        "reopen_count": ticket.reopen_count,
+        "escalation_count": ticket.escalation_count,
+        "hold_count": ticket.hold_count,
+        "opened_at": to_us(ticket.opened_at),
+        "resolved_at": to_us(ticket.resolved_at),
+        "closed_at": to_us(ticket.closed_at),
+        "major": int(ticket.major),
+        "parent": ticket.parent,
+        "version": ticket.version,
+        "title": ticket.title,
+        "caller": ticket.caller,
+        "category": ticket.category,
+        "subcategory": ticket.subcategory,
+        "service": ticket.service,
+        "channel": None if ticket.channel is None else str(ticket.channel),
+        "affected_users": ticket.affected_users,
+        "problem": ticket.problem,
+        "resolution_code": ticket.resolution_code,
+        "policy_version": ticket.policy_version,
+        "children": json.dumps(ticket.children) if ticket.children else None,
+        "responded_at": to_us(responded_at(ticket)),
+        "resolved_group": ticket.assignment_group if ticket.resolved_at is not None else None,
+        "resolved_assignee": ticket.assignee if ticket.resolved_at is not None else None,
+        "next_due_at": to_us(min(dues)) if dues else None,
+        "breach_due_at": to_us(min(running)) if running else None,
+        "breached": int(any(s.stage == SlaStage.BREACHED for s in active)),
+        "next_milestone_at": to_us(next_milestone_at),
+    }
+    timers = [
+        {
+            "seq": seq,
+            "name": status.name,
+            "kind": str(status.kind),
+            "target_seconds": status.target_seconds,
+            "calendar": status.calendar,
+            "policy_version": status.policy_version,
+            "stage": str(status.stage),
+            "running": int(status.stopped_at is None and _runs(ticket, seq)),
+            "elapsed_us": round(status.elapsed_seconds * 1_000_000),
+            "due_at": to_us(status.due_at),
+            "breached_at": to_us(status.breached_at),
+        }
+        for seq, status in enumerate(statuses)
+    ]
+    return TicketRow(ticket.ref, position, to_us(ticket.last_occurred_at) or 0, values, timers)
+
+
+_DUE_STAGES = frozenset({SlaStage.IN_PROGRESS, SlaStage.BREACHED})
+
+
+def _runs(ticket: Ticket, seq: int) -> bool:
+    timer = ticket.sla_timers[seq]
+    if timer.canceled_at is not None or ticket.state not in OPEN_STATES:
+        return False
+    return timer.runs_in(ticket.state, ticket.hold_reason)
+
+
+def responded_at(ticket: Ticket) -> datetime | None:
+    """When the ticket first left ``new`` for in progress, on hold or resolved (SPEC §10)."""
+    for phase in ticket.phases:
+        if phase.state in _RESPONDED:
+            return phase.at
+    return None
+
+
+def made_sla_at(values: dict[str, Any], at_us: int) -> bool:
+    """``made_sla`` of a row at a later instant: no timer breached by its last event, and
+    none of its running timers due strictly before ``at_us``."""
+    due = values.get("breach_due_at")
+    return not values["breached"] and not (due is not None and due < at_us)
+
+
+def timer_statuses(ticket: Ticket, calendar: Any, at: datetime) -> list[TimerStatus]:
+    """Every timer of ``ticket`` evaluated at ``at`` (``calendar(version, name)`` looks up
+    the pinned business calendar)."""
+    return [
+        evaluate(
+            timer,
+            ticket.phases,
+            calendar(timer.policy_version, timer.calendar),
+            at,
+            with_warnings=False,
+        )
+        for timer in ticket.sla_timers
+    ]
+
+
+#: How far ahead :func:`next_milestone` looks for the warnings and breach of running timers.
+MILESTONE_HORIZON = timedelta(days=3660)
+
+
+def next_milestone(ticket: Ticket, calendar: Any) -> datetime | None:
+    """The earliest SLA warning or breach not recorded yet, if the ticket's timers keep
+    running as they are (None: nothing will become due without another event)."""
+    if ticket.last_occurred_at is None or ticket.state not in OPEN_STATES:
+        return None
+    horizon = ticket.last_occurred_at + MILESTONE_HORIZON
+    instants = [
+        milestone.instant
+        for timer in ticket.active_timers()
+        for milestone in due_milestones(
+            timer, ticket.phases, calendar(timer.policy_version, timer.calendar), horizon
+        )
+    ]
+    return min(instants) if instants else None

@@ -1,0 +1,165 @@
+"""The views' tables and statements, written once for SQLite and PostgreSQL.
+
+Statements use ``:name`` parameters; the PostgreSQL dialect rewrites them to ``%(name)s`` and
+qualifies table names with the store's schema. Instants are ``BIGINT`` microseconds, flags
+``INTEGER`` 0/1, so both backends sort and compare the same way.
+
+Tables (``dl_`` prefix, beside the event store's own):
+
+* ``tickets`` — one row per ticket, as after its last event; ``ticket_versions`` — one row
+  per event of each ticket, valid from the event's instant until the next one's
+  (``valid_to``), so "as of T" is an indexed range query;
+* ``sla_timers`` / ``sla_timer_versions`` — each timer as after the last event, and a version
+  each time its stage, due time or breach changed;
+* ``damaged`` — events the projection could not read (reads of their ticket say so);
+* ``audit_index`` — every event's position, ticket, version, type, instant and actor.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from projections.rows import BOOLEAN_COLUMNS, INSTANT_COLUMNS, TICKET_COLUMNS, TIMER_COLUMNS
+
+_INTEGER_COLUMNS = frozenset(
+    {
+        "priority",
+        "impact",
+        "urgency",
+        "tier",
+        "reassignment_count",
+        "reopen_count",
+        "escalation_count",
+        "hold_count",
+        "version",
+        "affected_users",
+        "policy_version",
+        "target_seconds",
+        "running",
+        "elapsed_us",
+    }
+)
+_PARAM = re.compile(r"(?<!:):([a-z_][a-z0-9_]*)")
+
+
+def _type(column: str) -> str:
+    if column in INSTANT_COLUMNS or column in {"due_at", "breached_at", "elapsed_us"}:
+        return "BIGINT"
+    if column in _INTEGER_COLUMNS or column in BOOLEAN_COLUMNS:
+        return "INTEGER"
+    return "TEXT"
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How a backend spells parameters and table names."""
+
+    name: str
+    schema: str | None = None
+
+    def table(self, name: str) -> str:
+        table = f"dl_{name}"
+        return f'"{self.schema}"."{table}"' if self.schema else table
+
+    def sql(self, statement: str) -> str:
+        """``statement`` with ``{table}`` names resolved and parameters in this dialect."""
+        resolved = re.sub(r"\{(\w+)\}", lambda m: self.table(m.group(1)), statement)
+        if self.name == "postgres":
+            return _PARAM.sub(r"%(\1)s", resolved.replace("%", "%%"))
+        return resolved
+
+
+def _columns(names: Iterable[str]) -> str:
+    return ", ".join(f"{name} {_type(name)}" for name in names)
+
+
+TICKET_TABLES: tuple[str, ...] = (
+    (
+        "CREATE TABLE IF NOT EXISTS {tickets} (ref TEXT PRIMARY KEY, position BIGINT NOT NULL, "
+        f"valid_from BIGINT NOT NULL, {_columns(TICKET_COLUMNS)})"
+    ),
+    "CREATE INDEX IF NOT EXISTS dl_tickets_state ON {tickets} (state, priority, opened_at)",
+    "CREATE INDEX IF NOT EXISTS dl_tickets_opened ON {tickets} (opened_at)",
+    "CREATE INDEX IF NOT EXISTS dl_tickets_resolved ON {tickets} (resolved_at)",
+    "CREATE INDEX IF NOT EXISTS dl_tickets_group ON {tickets} (assignment_group)",
+    "CREATE INDEX IF NOT EXISTS dl_tickets_due ON {tickets} (next_milestone_at)",
+    (
+        "CREATE TABLE IF NOT EXISTS {ticket_versions} (ref TEXT NOT NULL, position BIGINT NOT NULL,"
+        f" valid_from BIGINT NOT NULL, valid_to BIGINT, {_columns(TICKET_COLUMNS)}, "
+        "PRIMARY KEY (ref, position))"
+    ),
+    "CREATE INDEX IF NOT EXISTS dl_ticket_versions_to ON {ticket_versions} (valid_to)",
+    "CREATE INDEX IF NOT EXISTS dl_ticket_versions_from ON {ticket_versions} (ref, valid_from)",
+    (
+        "CREATE TABLE IF NOT EXISTS {sla_timers} (ref TEXT NOT NULL, seq INTEGER NOT NULL, "
+        f"position BIGINT NOT NULL, valid_from BIGINT NOT NULL, {_columns(TIMER_COLUMNS)}, "
+        "PRIMARY KEY (ref, seq))"
+    ),
+    (
+        "CREATE TABLE IF NOT EXISTS {sla_timer_versions} (ref TEXT NOT NULL, seq INTEGER NOT NULL,"
+        " position BIGINT NOT NULL, valid_from BIGINT NOT NULL, valid_to BIGINT, "
+        f"{_columns(TIMER_COLUMNS)}, PRIMARY KEY (ref, seq, position))"
+    ),
+    "CREATE INDEX IF NOT EXISTS dl_sla_timer_versions_to ON {sla_timer_versions} (valid_to)",
+    (
+        "CREATE TABLE IF NOT EXISTS {damaged} (position BIGINT PRIMARY KEY, ref TEXT NOT NULL, "
+        "stream_id TEXT NOT NULL, reason TEXT NOT NULL)"
+    ),
+    "CREATE INDEX IF NOT EXISTS dl_damaged_ref ON {damaged} (ref)",
+    "CREATE INDEX IF NOT EXISTS dl_damaged_stream ON {damaged} (stream_id)",
+)
+TICKET_DROPS: tuple[str, ...] = (
+    "DROP TABLE IF EXISTS {tickets}",
+    "DROP TABLE IF EXISTS {ticket_versions}",
+    "DROP TABLE IF EXISTS {sla_timers}",
+    "DROP TABLE IF EXISTS {sla_timer_versions}",
+    "DROP TABLE IF EXISTS {damaged}",
+)
+AUDIT_TABLES: tuple[str, ...] = (
+    (
+        "CREATE TABLE IF NOT EXISTS {audit_index} (position BIGINT PRIMARY KEY, ref TEXT NOT NULL,"
+        " version INTEGER NOT NULL, type TEXT NOT NULL, occurred_at BIGINT NOT NULL, "
+        "actor TEXT NOT NULL)"
+    ),
+    "CREATE INDEX IF NOT EXISTS dl_audit_index_ref ON {audit_index} (ref, position)",
+)
+AUDIT_DROPS: tuple[str, ...] = ("DROP TABLE IF EXISTS {audit_index}",)
+
+
+def _insert(table: str, columns: Sequence[str]) -> str:
+    names = ", ".join(columns)
+    values = ", ".join(f":{c}" for c in columns)
+    return f"INSERT INTO {{{table}}} ({names}) VALUES ({values})"
+
+
+def _upsert(table: str, columns: Sequence[str], key: Sequence[str]) -> str:
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key)
+    return f"{_insert(table, columns)} ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
+
+
+TICKET_ROW = ("ref", "position", "valid_from", *TICKET_COLUMNS)
+TIMER_ROW = ("ref", "seq", "position", "valid_from", *TIMER_COLUMNS)
+
+INSERT_VERSION = _insert("ticket_versions", (*TICKET_ROW, "valid_to"))
+CLOSE_VERSIONS = (
+    "UPDATE {ticket_versions} SET valid_to = :valid_from WHERE ref = :ref AND valid_to IS NULL"
+)
+UPSERT_TICKET = _upsert("tickets", TICKET_ROW, ("ref",))
+INSERT_TIMER_VERSION = _insert("sla_timer_versions", (*TIMER_ROW, "valid_to"))
+CLOSE_TIMER_VERSIONS = (
+    "UPDATE {sla_timer_versions} SET valid_to = :valid_from "
+    "WHERE ref = :ref AND seq = :seq AND valid_to IS NULL"
+)
+UPSERT_TIMER = _upsert("sla_timers", TIMER_ROW, ("ref", "seq"))
+INSERT_DAMAGED = (
+    "INSERT INTO {damaged} (position, ref, stream_id, reason) "
+    "VALUES (:position, :ref, :stream_id, :reason) "
+    "ON CONFLICT (position) DO NOTHING"
+)
+INSERT_AUDIT = (
+    "INSERT INTO {audit_index} (position, ref, version, type, occurred_at, actor) "
+    "VALUES (:position, :ref, :version, :type, :occurred_at, :actor) "
+    "ON CONFLICT (position) DO NOTHING"
+)

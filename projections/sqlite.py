@@ -1,0 +1,81 @@
+"""The views on SQLite: in the store's own database file (or an in-memory database for
+``memory://`` stores). Writers take the database's write lock at ``BEGIN IMMEDIATE``, so a
+batch reads its tracking position and writes its rows without another writer in between."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from eventsourcing.persistence import (
+    DatabaseError,
+    IntegrityError,
+    OperationalError,
+    PersistenceError,
+)
+from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore
+
+from projections.sql import Dialect
+from projections.tables import AuditStore, TicketsStore
+
+
+class SQLiteViews:
+    """How a view store opens a transaction on SQLite."""
+
+    def __init__(self, datastore: SQLiteDatastore) -> None:
+        self.datastore = datastore
+        super().__init__(Dialect("sqlite"))  # type: ignore[call-arg]
+
+    def lock_suffix(self) -> str:
+        return ""
+
+    @contextmanager
+    def transaction(self, *, write: bool) -> Iterator[SQLiteCursor]:
+        with self.datastore.get_connection(commit=write) as connection:
+            cursor = connection.cursor()
+            try:
+                cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                yield cursor
+            except BaseException:
+                connection.rollback()
+                raise
+            else:
+                if write:
+                    connection.commit()
+                else:
+                    connection.rollback()
+            finally:
+                cursor.sqlite_cursor.close()
+
+
+def _translated(error: sqlite3.Error) -> PersistenceError:
+    if isinstance(error, sqlite3.IntegrityError):
+        return IntegrityError(error)
+    if isinstance(error, sqlite3.OperationalError):
+        return OperationalError(error)
+    return DatabaseError(error)
+
+
+class SQLiteTicketsView(SQLiteViews, TicketsStore):
+    """The tickets view on SQLite."""
+
+    @contextmanager
+    def transaction(self, *, write: bool) -> Iterator[SQLiteCursor]:
+        try:
+            with super().transaction(write=write) as cursor:
+                yield cursor
+        except sqlite3.Error as error:
+            raise _translated(error) from error
+
+
+class SQLiteAuditView(SQLiteViews, AuditStore):
+    """The audit index on SQLite."""
+
+    @contextmanager
+    def transaction(self, *, write: bool) -> Iterator[SQLiteCursor]:
+        try:
+            with super().transaction(write=write) as cursor:
+                yield cursor
+        except sqlite3.Error as error:
+            raise _translated(error) from error

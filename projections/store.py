@@ -1,0 +1,135 @@
+"""View stores: eventsourcing ``TrackingRecorder`` subclasses that own a view's tables.
+
+A view store writes a batch of rows **and** its tracking position in one transaction. The
+transaction first locks and reads the position; rows at or before it are skipped, so two
+followers racing on one store never apply an event twice (eventsourcing's single-row
+tracking, taken per batch), and a follower killed mid-batch leaves nothing behind. The SQL
+is shared by the backends (:mod:`projections.sql`); each backend
+(:mod:`projections.sqlite`, :mod:`projections.postgres`) only says how to open a transaction.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+from eventsourcing.persistence import IntegrityError, Tracking, TrackingRecorder
+
+from projections.sql import Dialect
+
+
+class Executor(Protocol):
+    """The part of a DB-API cursor the view stores use."""
+
+    def execute(self, statement: str, params: Any = ..., /) -> Any: ...
+
+    def executemany(self, statement: str, params: Any, /) -> Any: ...
+
+    def fetchall(self) -> Any: ...
+
+    def fetchone(self) -> Any: ...
+
+
+class ViewStore(TrackingRecorder):
+    """Tables of one view plus its tracking position, on one backend."""
+
+    #: The view's name: its tables' family and its tracking table (``dl_<name>_tracking``).
+    view: str = ""
+    tables: tuple[str, ...] = ()
+    drops: tuple[str, ...] = ()
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+
+    # ------------------------------------------------------------------ backend
+
+    @abstractmethod
+    def transaction(self, *, write: bool) -> Any:
+        """A context manager yielding an :class:`Executor` in one transaction."""
+
+    @abstractmethod
+    def lock_suffix(self) -> str:
+        """What makes a SELECT lock the rows it reads ("" where writers are serialised)."""
+
+    # ------------------------------------------------------------------ statements
+
+    def sql(self, statement: str) -> str:
+        return self.dialect.sql(statement)
+
+    def run(self, cursor: Executor, statement: str, params: Any = None) -> None:
+        cursor.execute(self.sql(statement), {} if params is None else params)
+
+    def rows(self, statement: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        with self.transaction(write=False) as cursor:
+            cursor.execute(self.sql(statement), dict(params or {}))
+            return [dict(row) for row in cursor.fetchall()]
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def create(self) -> None:
+        """Create the view's tables and tracking table if they do not exist."""
+        with self.transaction(write=True) as cursor:
+            for statement in (*self.tables, self._tracking_ddl()):
+                self.run(cursor, statement)
+
+    def drop(self) -> None:
+        """Drop the view's tables and forget its position (rebuild starts from zero)."""
+        with self.transaction(write=True) as cursor:
+            for statement in (*self.drops, f"DROP TABLE IF EXISTS {{{self.view}_tracking}}"):
+                self.run(cursor, statement)
+
+    def _tracking_ddl(self) -> str:
+        return (
+            f"CREATE TABLE IF NOT EXISTS {{{self.view}_tracking}} "
+            "(application_name TEXT PRIMARY KEY, notification_id BIGINT NOT NULL)"
+        )
+
+    # ------------------------------------------------------------------ tracking
+
+    def max_tracking_id(self, application_name: str) -> int | None:
+        rows = self.rows(
+            f"SELECT notification_id FROM {{{self.view}_tracking}} WHERE application_name = :app",
+            {"app": application_name},
+        )
+        return int(rows[0]["notification_id"]) if rows else None
+
+    def insert_tracking(self, tracking: Tracking) -> None:
+        with self.batch(tracking) as (cursor, current):
+            if current is not None and tracking.notification_id <= current:
+                raise IntegrityError(
+                    f"{self.view}: position {tracking.notification_id} is already tracked "
+                    f"(at {current})"
+                )
+            del cursor
+
+    @contextmanager
+    def batch(self, tracking: Tracking) -> Iterator[tuple[Executor, int | None]]:
+        """One transaction that ends by recording ``tracking``: yields the cursor and the
+        position already tracked (locked until commit), so the caller skips what is done."""
+        with self.transaction(write=True) as cursor:
+            cursor.execute(
+                self.sql(
+                    f"SELECT notification_id FROM {{{self.view}_tracking}} "
+                    f"WHERE application_name = :app{self.lock_suffix()}"
+                ),
+                {"app": tracking.application_name},
+            )
+            found = cursor.fetchone()
+            current = None if found is None else int(dict(found)["notification_id"])
+            yield cursor, current
+            if current is None or tracking.notification_id > current:
+                self.run(
+                    cursor,
+                    f"INSERT INTO {{{self.view}_tracking}} (application_name, notification_id) "
+                    "VALUES (:app, :position) ON CONFLICT (application_name) "
+                    "DO UPDATE SET notification_id = excluded.notification_id",
+                    {"app": tracking.application_name, "position": tracking.notification_id},
+                )
+
+    def executemany(
+        self, cursor: Executor, statement: str, rows: Sequence[Mapping[str, Any]]
+    ) -> None:
+        if rows:
+            cursor.executemany(self.sql(statement), rows)

@@ -1,0 +1,94 @@
+"""The tickets projection: the queue, the ticket list, SLA timers and the report's facts.
+
+Each event is applied to its ticket with the aggregate's own mutators (the rules are written
+once, in :mod:`engine.ticket`); the ticket's row after the event (:func:`projections.rows.
+ticket_row`) is written to the view store, with the tracking position, one batch per
+transaction. Tickets stay in a bounded cache between events; a ticket not in the cache (or
+at another version) is loaded as of the version before the event from :class:`World`.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any
+
+from eventsourcing.persistence import Tracking
+from eventsourcing.projection import Projection
+
+from engine.errors import UnreadableEventError
+from engine.ticket import Ticket, TicketEvent
+from projections.feed import Item, Unreadable
+from projections.rows import TicketRow, next_milestone, ticket_row, timer_statuses
+from projections.tables import Damage, TicketsStore
+from projections.world import World
+
+#: How many tickets the projection keeps between events (each a few kilobytes).
+CACHE_SIZE = 20_000
+
+
+class TicketsProjection(Projection[TicketsStore]):
+    """Maintains the tickets view from the log."""
+
+    name = "tickets"
+
+    def __init__(self, view: TicketsStore, *, world: World, cache_size: int = CACHE_SIZE) -> None:
+        super().__init__(view)
+        self.world = world
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, Ticket] = OrderedDict()
+
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        """One event in one transaction (the library runner's way)."""
+        self.process_batch([(domain_event, tracking)])
+
+    def process_batch(self, items: Sequence[Item]) -> int:
+        """Apply ``items`` (events with their tracking, in position order) in one transaction;
+        returns how many rows the view did not have yet."""
+        if not items:
+            return 0
+        rows: list[TicketRow] = []
+        damaged: list[Damage] = []
+        try:
+            for event, tracking in items:
+                if isinstance(event, Unreadable):
+                    damaged.append(
+                        Damage(tracking.notification_id, event.ref, event.stream_id, event.reason)
+                    )
+                elif isinstance(event, TicketEvent):
+                    row = self._apply(event, tracking.notification_id, damaged)
+                    if row is not None:
+                        rows.append(row)
+            return self.view.write(rows, damaged, items[-1][1])
+        except BaseException:
+            self._cache.clear()  # the view kept nothing of this batch: neither may the cache
+            raise
+
+    def _apply(self, event: TicketEvent, position: int, damaged: list[Damage]) -> TicketRow | None:
+        """The ticket's row after ``event``; None (and the damage noted) when the ticket's
+        earlier events cannot be read."""
+        ref = event.ref
+        before = self._cache.pop(ref, None)
+        if before is None or before.version != event.originator_version - 1:
+            try:
+                before = self.world.ticket(ref, event.originator_version - 1)
+            except UnreadableEventError as error:
+                before = None
+                problem = error.cause or str(error)
+            else:
+                problem = "an earlier event of this ticket is missing"
+            if before is None and event.originator_version > 1:
+                damaged.append(Damage(position, ref, str(event.originator_id), problem))
+                return None
+        ticket = event.mutate(before)
+        assert isinstance(ticket, Ticket)
+        self._cache[ref] = ticket
+        if len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+        statuses = timer_statuses(ticket, self.world.calendar, event.occurred_at)
+        upcoming = next_milestone(ticket, self.world.calendar) if ticket.sla_timers else None
+        return ticket_row(ticket, statuses, position, upcoming)
+
+    def forget(self) -> None:
+        """Drop the cache (after the view was rebuilt or changed under it)."""
+        self._cache.clear()

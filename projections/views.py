@@ -1,0 +1,146 @@
+"""The read side of one store: its views, kept up to date from the log.
+
+:func:`open_views` puts the views beside the store's events (the same SQLite file or
+PostgreSQL schema; an in-memory SQLite database for ``memory://``). :meth:`DeskViews.catch_up`
+reads the log from each view's tracking position and applies what is new in batches (every
+CLI read does it first, so a command followed by a read always shows its effect);
+:meth:`DeskViews.rebuild` drops views and rebuilds them from the log.
+"""
+
+from __future__ import annotations
+
+import uuid
+from bisect import bisect_right
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eventsourcing.persistence import OperationalError, ProgrammingError
+
+from engine.application import Desk
+from projections.audit import AuditProjection
+from projections.feed import Item, read_items
+from projections.tables import AuditStore, TicketsStore
+from projections.tickets import TicketsProjection
+from projections.world import StoreWorld
+
+VIEW_NAMES = ("tickets", "audit")
+#: Events per transaction when catching up or rebuilding.
+BATCH = 2000
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class ViewStatus:
+    """Where a view stands: its tracking position and how far it is behind the log."""
+
+    name: str
+    position: int
+    head: int
+
+    @property
+    def lag(self) -> int:
+        return max(0, self.head - self.position)
+
+    def as_dict(self) -> dict[str, object]:
+        return {"view": self.name, "position": self.position, "head": self.head, "lag": self.lag}
+
+
+class DeskViews:
+    """The views of one store and the projections that maintain them."""
+
+    def __init__(self, desk: Desk, tickets: TicketsStore, audit: AuditStore) -> None:
+        self.desk = desk
+        self.tickets = tickets
+        self.audit = audit
+        self.projections: dict[str, TicketsProjection | AuditProjection] = {
+            "tickets": TicketsProjection(tickets, world=StoreWorld(desk)),
+            "audit": AuditProjection(audit),
+        }
+        self._ready = False
+
+    @property
+    def application(self) -> str:
+        return self.desk.name
+
+    def ensure(self) -> None:
+        """Create the views' tables on first use (once; concurrent creators are safe)."""
+        if self._ready:
+            return
+        for store in (self.tickets, self.audit):
+            try:
+                store.max_tracking_id(self.application)
+            except (OperationalError, ProgrammingError):
+                store.create()
+        self._ready = True
+
+    def positions(self) -> dict[str, int]:
+        self.ensure()
+        return {
+            name: projection.view.max_tracking_id(self.application) or 0
+            for name, projection in self.projections.items()
+        }
+
+    def status(self) -> list[ViewStatus]:
+        head = self.desk.recorder.max_notification_id() or 0
+        return [ViewStatus(name, pos, head) for name, pos in self.positions().items()]
+
+    def catch_up(self, *, progress: Progress | None = None, batch: int = BATCH) -> int:
+        """Apply every event the views have not seen; returns how many events were read."""
+        positions = self.positions()
+        head = self.desk.recorder.max_notification_id() or 0
+        start = min(positions.values())
+        if start >= head:
+            return 0
+        done = 0
+        for items in read_items(
+            self.desk.recorder, self.desk.mapper, self.application, start, page=batch
+        ):
+            self._feed(items, positions)
+            done += len(items)
+            if progress is not None:
+                progress(items[-1][1].notification_id - start, head - start)
+        return done
+
+    def _feed(self, items: Sequence[Item], positions: dict[str, int]) -> None:
+        keys = [tracking.notification_id for _, tracking in items]
+        for name, projection in self.projections.items():
+            fresh = items[bisect_right(keys, positions[name]) :]
+            if fresh:
+                projection.process_batch(fresh)
+                positions[name] = fresh[-1][1].notification_id
+
+    def rebuild(
+        self, names: Sequence[str] = VIEW_NAMES, *, progress: Progress | None = None
+    ) -> int:
+        """Drop the named views and rebuild them from the whole log."""
+        for name in names:
+            projection = self.projections[name]
+            projection.view.drop()
+            projection.view.create()
+            if isinstance(projection, TicketsProjection):
+                projection.forget()
+        self._ready = True
+        return self.catch_up(progress=progress)
+
+
+def open_views(desk: Desk) -> DeskViews:
+    """The views of ``desk``'s store, beside its events (backends imported on demand)."""
+    recorder: Any = desk.recorder
+    module = type(recorder).__module__
+    if module == "eventsourcing.postgres":
+        from projections.postgres import PostgresAuditView, PostgresTicketsView  # noqa: PLC0415
+
+        datastore = recorder.datastore
+        return DeskViews(desk, PostgresTicketsView(datastore), PostgresAuditView(datastore))
+    from eventsourcing.sqlite import SQLiteDatastore  # noqa: PLC0415
+
+    from projections.sqlite import SQLiteAuditView, SQLiteTicketsView  # noqa: PLC0415
+
+    if module == "eventsourcing.sqlite":
+        datastore = recorder.datastore
+    else:  # memory:// — the views live in an in-memory SQLite database of their own
+        name = f"file:deskledger-views-{uuid.uuid4().hex}?mode=memory&cache=shared"
+        datastore = SQLiteDatastore(name)
+    return DeskViews(desk, SQLiteTicketsView(datastore), SQLiteAuditView(datastore))
