@@ -15,8 +15,11 @@ import json
 import sys
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from engine.errors import CommandValidationError
 from projections.report import ReportTicket, ReportTimer, compute_report
@@ -88,9 +91,9 @@ def report(
     )
 
 
-def figure(result: dict[str, object], *path: str) -> object:
-    """``result[path[0]][path[1]]...``, for reading one figure of a report."""
-    value: object = result
+def figure(result: dict[str, object], *path: str) -> Any:
+    """``result[path[0]][path[1]]...``: one figure of a report, any JSON value."""
+    value: Any = result
     for key in path:
         assert isinstance(value, dict)
         value = value[key]
@@ -657,6 +660,17 @@ def test_durations_are_float_seconds_to_the_microsecond() -> None:
     assert {"mean": 1.7500005, "median": 1.7500005} == figure(report(tickets), "mtta_seconds")
 
 
+@pytest.mark.parametrize("order", [[100, 200, 300], [300, 200, 100]], ids=["up", "down"])
+def test_mean_is_the_float_nearest_the_exact_value_in_any_order(order: list[int]) -> None:
+    """0.1 s, 0.2 s and 0.3 s average exactly 0.2 s, where float sums would drift by order."""
+    tickets = [
+        ticket(f"INC{ms}", opened_at=at(3), responded_at=at(3) + timedelta(milliseconds=ms))
+        for ms in order
+    ]
+
+    assert {"mean": 0.2, "median": 0.2} == figure(report(tickets), "mtta_seconds")
+
+
 def test_mtta_counts_every_opened_ticket_that_responded_whatever_its_state_now() -> None:
     """A ticket picked up then canceled responded; one canceled from new did not."""
     tickets = [
@@ -812,8 +826,8 @@ def test_missing_channel_and_category_count_under_none() -> None:
         figure(result, "volume", "opened_by_category"),
     )
     assert (["(none)"], ["(none)"]) == (
-        list(figure(result, "by_group")),  # type: ignore[call-overload]
-        list(figure(result, "by_assignee")),  # type: ignore[call-overload]
+        list(figure(result, "by_group")),
+        list(figure(result, "by_assignee")),
     )
 
 
@@ -916,3 +930,153 @@ def test_report_module_is_pure() -> None:
 
     assert set() == outside
     assert "now(" not in source.read_text(encoding="utf-8")
+
+
+# --- properties ----------------------------------------------------------------------------
+
+GROUPS = ["service-desk", "network", "apps"]
+STATES = ["new", "in_progress", "on_hold", "resolved", "closed", "canceled"]
+STAGES = ["in_progress", "paused", "achieved", "breached", "canceled"]
+OFFSETS = [UTC, timezone(timedelta(hours=2)), timezone(timedelta(hours=-5))]
+instants = st.datetimes(
+    min_value=datetime(2026, 1, 1),
+    max_value=datetime(2026, 4, 30),
+    timezones=st.sampled_from(OFFSETS),
+)
+spans = st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=40))
+counts = st.integers(min_value=0, max_value=4)
+maybe_name = st.none() | st.sampled_from(["", "access", "email", "network", "Hardware"])
+
+
+@st.composite
+def desk_tickets(draw: st.DrawFn, ref: str) -> ReportTicket:
+    """A ticket row with plausible facts: responses and resolutions after the opening, and
+    half of them first-contact tickets (no reassignment, escalation, hold or reopen)."""
+    state = draw(st.sampled_from(STATES))
+    first_contact = draw(st.booleans())
+    opened_at = draw(instants)
+    responded = state != "new" and draw(st.booleans())
+    resolved = state in {"resolved", "closed"}
+    return ticket(
+        ref,
+        state=state,
+        priority=draw(st.integers(min_value=1, max_value=5)),
+        channel=draw(st.none() | st.sampled_from(["phone", "email", "portal", "chat"])),
+        category=draw(maybe_name),
+        group=draw(st.none() | st.sampled_from(GROUPS)),
+        opened_at=opened_at,
+        responded_at=opened_at + draw(spans) if responded else None,
+        resolved_at=opened_at + draw(spans) if resolved else None,
+        reassignments=0 if first_contact else draw(counts),
+        reopens=0 if first_contact else draw(counts),
+        escalations=0 if first_contact else draw(counts),
+        holds=0 if first_contact else draw(counts),
+        resolved_group=draw(st.none() | st.sampled_from(GROUPS)) if resolved else None,
+        resolved_assignee=draw(st.none() | st.sampled_from(["ana", "ben"])) if resolved else None,
+    )
+
+
+class Store(NamedTuple):
+    """What the tickets view hands the report: ticket rows and their timers."""
+
+    tickets: list[ReportTicket]
+    timers: list[ReportTimer]
+
+
+class Parameters(NamedTuple):
+    period_from: datetime
+    period_to: datetime
+    as_of: datetime
+    group: str | None
+
+
+@st.composite
+def stores(draw: st.DrawFn) -> Store:
+    """Up to 25 tickets with unique refs, each with up to three timers in any stage."""
+    size = draw(st.integers(min_value=0, max_value=25))
+    tickets = [draw(desk_tickets(f"INC{n:04d}")) for n in range(size)]
+    timers = [
+        ReportTimer(t.ref, draw(st.sampled_from(["Response", "P1", "P3"])), stage)
+        for t in tickets
+        for stage in draw(st.lists(st.sampled_from(STAGES), max_size=3))
+    ]
+    return Store(tickets, timers)
+
+
+@st.composite
+def parameters(draw: st.DrawFn) -> Parameters:
+    """A period [from, to) with from <= to; T after it half the time (the CLI's default),
+    anywhere otherwise; maybe a group."""
+    period_from, period_to, later = sorted(draw(instants) for _ in range(3))
+    return Parameters(
+        period_from=period_from,
+        period_to=period_to,
+        as_of=later if draw(st.booleans()) else draw(instants),
+        group=draw(st.none() | st.sampled_from(GROUPS)),
+    )
+
+
+def report_of(store: Store, params: Parameters) -> dict[str, object]:
+    return compute_report(store.tickets, store.timers, **params._asdict())
+
+
+@given(stores(), parameters())
+def test_counts_add_up(store: Store, params: Parameters) -> None:
+    """Breakdowns sum to their totals: by day/priority/channel/category to opened, aging to
+    open, by_group and by_assignee resolved to resolved."""
+    result = report_of(store, params)
+    volume = figure(result, "volume")
+
+    assert [volume["opened"]] * 4 == [
+        sum(volume[key].values())
+        for key in [
+            "opened_by_day",
+            "opened_by_priority",
+            "opened_by_channel",
+            "opened_by_category",
+        ]
+    ]
+    assert figure(result, "backlog", "open") == sum(figure(result, "backlog", "aging").values())
+    assert [volume["resolved"]] * 2 == [
+        sum(row["resolved"] for row in figure(result, owners).values())
+        for owners in ["by_group", "by_assignee"]
+    ]
+
+
+@given(stores(), parameters())
+def test_rates_lie_between_0_and_1_and_are_null_exactly_when_nothing_was_resolved(
+    store: Store, params: Parameters
+) -> None:
+    """fcr, reopen and reassignment rates and every SLA adherence are in [0, 1] or null."""
+    result = report_of(store, params)
+    nothing_resolved = figure(result, "volume", "resolved") == 0
+    rates = [figure(result, key) for key in ["fcr_rate", "reopen_rate", "reassignment_rate"]]
+    adherences = [entry["adherence"] for entry in figure(result, "sla").values()]
+
+    assert all((rate is None) == nothing_resolved for rate in rates)
+    assert all(rate is None or 0.0 <= rate <= 1.0 for rate in rates + adherences)
+
+
+@given(stores(), parameters(), st.data())
+def test_shuffling_the_input_changes_nothing(
+    store: Store, params: Parameters, data: st.DataObject
+) -> None:
+    """The report depends on the set of tickets and timers, not on their order."""
+    shuffled = Store(
+        data.draw(st.permutations(store.tickets)), data.draw(st.permutations(store.timers))
+    )
+
+    assert report_of(store, params) == report_of(shuffled, params)
+
+
+@given(stores(), parameters())
+def test_group_reports_split_the_desk_report(store: Store, params: Parameters) -> None:
+    """Opened, resolved and open counts of the group reports plus the ungrouped tickets add up
+    to the whole desk's."""
+    whole = report_of(store, params._replace(group=None))
+    ungrouped = Store([t for t in store.tickets if t.assignment_group is None], store.timers)
+    parts = [report_of(store, params._replace(group=g)) for g in GROUPS]
+    parts.append(report_of(ungrouped, params._replace(group=None)))
+
+    for path in [("volume", "opened"), ("volume", "resolved"), ("backlog", "open")]:
+        assert figure(whole, *path) == sum(figure(part, *path) for part in parts)
