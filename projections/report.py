@@ -180,8 +180,10 @@ def compute_report(
     resolved = [  # each resolved ticket with its resolved_at - opened_at
         (t, _micros(t.resolved_at - t.opened_at))
         for t in existing
-        if t.resolved_at is not None
-        and _resolved_in(t, t.resolved_at, period_from, period_to, as_of)
+        if t.state in _RESOLVED_STATES
+        and t.resolved_at is not None
+        and period_from <= t.resolved_at < period_to
+        and t.resolved_at <= as_of
     ]
     backlog = [t for t in existing if t.state in _OPEN_STATES]
     opened_refs = {t.ref for t in opened}
@@ -219,20 +221,6 @@ def _check_parameters(period_from: datetime, period_to: datetime, as_of: datetim
             f"{_iso(period_from)} is after to ({_iso(period_to)}); the period [from, to) "
             "must not run backwards",
         )
-
-
-def _resolved_in(
-    ticket: ReportTicket,
-    resolved_at: datetime,
-    period_from: datetime,
-    period_to: datetime,
-    as_of: datetime,
-) -> bool:
-    return (
-        ticket.state in _RESOLVED_STATES
-        and period_from <= resolved_at < period_to
-        and resolved_at <= as_of
-    )
 
 
 def _volume(opened: list[ReportTicket], *, resolved_count: int) -> dict[str, object]:
