@@ -74,7 +74,7 @@ def table(title: object, columns: Sequence[str], rows: Iterable[Sequence[object]
     """A table whose every cell is literal text."""
     from rich.table import Table  # noqa: PLC0415
 
-    result = Table(title=text(title), title_justify="left")
+    result = Table(title=text(title), title_justify="left", box=_box())
     for column in columns:
         result.add_column(column)
     for row in rows:
@@ -86,7 +86,7 @@ def pairs(title: object, items: Iterable[tuple[str, object]]) -> Table:
     """A two-column key/value table."""
     from rich.table import Table  # noqa: PLC0415
 
-    result = Table(title=text(title), title_justify="left", show_header=False)
+    result = Table(title=text(title), title_justify="left", show_header=False, box=_box())
     for key, value in items:
         result.add_row(text(key), text("" if value is None else value))
     return result
@@ -113,3 +113,10 @@ def emit_json_line(data: Any) -> None:
 def json_line(data: Any) -> str:
     """``data`` as one compact JSON line (newline included)."""
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str) + "\n"
+
+
+def _box() -> Any:
+    """Box drawing on a terminal; plain ASCII when the output goes to a file or a pipe."""
+    from rich import box  # noqa: PLC0415
+
+    return box.HEAVY_HEAD if sys.stdout.isatty() else box.ASCII

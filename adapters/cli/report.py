@@ -48,9 +48,10 @@ def show(figures: dict[str, Any]) -> None:
     title = f"desk report {period.get('from')} → {period.get('to')}{scope}"
     volume, backlog = figures["volume"], figures["backlog"]
     mtta, mttr = figures["mtta_seconds"], figures["mttr_seconds"]
+    render.line(title + f", as of {period.get('as_of')}")
     render.show(
         render.pairs(
-            title + f", as of {period.get('as_of')}",
+            "figures",
             [
                 ("opened", volume["opened"]),
                 ("resolved", volume["resolved"]),
