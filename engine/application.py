@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
@@ -29,6 +29,7 @@ from engine.calendar import BusinessCalendar
 from engine.chain import Stamp
 from engine.clock import Clock
 from engine.errors import (
+    CommandIdReusedError,
     CommandValidationError,
     ConcurrencyError,
     DuplicateTicketError,
@@ -189,9 +190,12 @@ class Desk(Application[UUID]):
         """Apply one command; raise a typed error and write nothing if it is not allowed."""
         _check_actor(actor, command.ref)
 
+        digest = cmd.command_digest(command) if command_id is not None else None
+
         def work(unit: UnitOfWork, attempt: int) -> CommandResult:
             with unit.savepoint() as marks:
                 stamp = self._stamp(actor, at, command_id, source, command.ref)
+                stamp = replace(stamp, command_digest=digest, command=cmd.command_name(command))
                 ticket, duplicate = self._apply(unit, command, stamp, expected_version, attempt)
                 recorded = [type(e).__name__ for e in unit.events_since(marks)]
             return CommandResult(ticket.ref, ticket.version, recorded, duplicate=duplicate)
@@ -213,7 +217,7 @@ class Desk(Application[UUID]):
         if isinstance(command, cmd.Open):
             return self._open(unit, command, stamp, expected_version, attempt)
         ticket = self._ticket(unit, command.ref)
-        if ticket.has_seen(stamp.command_id):
+        if _already_applied(ticket, stamp):
             return ticket, True
         if expected_version is not None and expected_version != ticket.version:
             raise ConcurrencyError(ticket.ref, expected_version, ticket.version)
@@ -243,7 +247,7 @@ class Desk(Application[UUID]):
         if self._bulk is not None or stamp.command_id is not None or attempt > 1:
             existing = unit.get(ticket_id(command.ref))
             if isinstance(existing, Ticket):
-                if existing.has_seen(stamp.command_id):
+                if _already_applied(existing, stamp):
                     return existing, True
                 raise DuplicateTicketError(command.ref)
         if expected_version not in (None, 0):
@@ -401,6 +405,23 @@ class Desk(Application[UUID]):
         return verify_log(self.recorder, self.mapper, checkpoint, page=page)
 
 
+def _already_applied(ticket: Ticket, stamp: Stamp) -> bool:
+    """Whether the stamp's command id was applied to ``ticket`` before (a retry: no effect);
+    the same id for another command or other fields is an error naming the id."""
+    seen = ticket.seen_command(stamp.command_id)
+    if seen is None:
+        return False
+    version, digest, event_type = seen
+    if digest is not None and stamp.command_digest is not None and digest != stamp.command_digest:
+        raise CommandIdReusedError(
+            str(stamp.command_id),
+            ref=ticket.ref,
+            earlier=f"the command that recorded {event_type} at version {version}",
+            now=f"{stamp.command or 'a command'} with other fields or another command",
+        )
+    return True
+
+
 def _check_actor(actor: object, ref: str | None) -> None:
     if not isinstance(actor, str) or not actor.strip():
         raise CommandValidationError("as", "an actor is required", ref=ref)
@@ -412,4 +433,4 @@ def _not_before(stamp: Stamp, last: datetime | None, *, explicit: bool) -> Stamp
     explicit time earlier than the last event is rejected by ``ensure_in_time``."""
     if explicit or last is None or stamp.occurred_at >= last:
         return stamp
-    return Stamp(last, stamp.actor, stamp.recorded_at, stamp.command_id, stamp.source)
+    return replace(stamp, occurred_at=last)

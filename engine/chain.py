@@ -1,21 +1,33 @@
-"""Aggregates whose events form a SHA-256 hash chain, with the envelope of SPEC §6."""
+"""Aggregates whose events form a SHA-256 hash chain, with the envelope of SPEC §6.
+
+Every event records, besides its own fields, who did it and when (:class:`Stamp`), and its
+link in its stream's chain: ``prev_hash`` (the previous event's ``hash``, or 64 zeros) and
+``hash``, taken over the event's envelope as ``docs/hash-format.md`` defines (format 2:
+SHA-256 of the RFC 8785 canonical JSON of the envelope without ``hash``, ``position`` and
+``version``). Events written before format 2 are read as format 1 (an upcast fills in
+``format`` and ``command_digest``) and keep verifying by format 1's rules.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic
 
-from engine.audit import GENESIS, event_hash
+from engine.envelope import HASH_FORMAT, hashed_line
+from engine.hashformat import GENESIS, line_hash
 
 
 @dataclass(frozen=True)
 class Stamp:
-    """Who did it, when it happened and when it was recorded: the data every command carries."""
+    """Who did it, when it happened and when it was recorded: the data every command carries.
+
+    ``command_digest`` binds a ``command_id`` to the command and fields it was given to.
+    """
 
     occurred_at: datetime
     actor: str
@@ -23,47 +35,48 @@ class Stamp:
     command_id: str | None = None
     source: dict[str, Any] | None = None
     explicit: bool = True  # the caller gave the time (not the clock's "now")
+    command_digest: str | None = None
+    command: str | None = None
 
 
 class LedgerEvent(Aggregate.Event):
-    """The envelope every DeskLedger event carries, and its link in the stream's hash chain.
+    """The envelope every DeskLedger event carries, and its link in the hash chain.
 
     ``ref`` names the stream (a ticket ref, or ``policy``); ``timestamp`` (from the library)
     is when the event was recorded; ``occurred_at`` is business time from the injected clock.
     """
 
+    #: Version 2 added ``format`` and ``command_digest`` (see :meth:`upcast_v1_v2`).
+    class_version: ClassVar[int] = 2
+    #: The aggregate a stream's first event creates (for events rebuilt from envelopes).
+    topic_of_stream: ClassVar[str | None] = None
+
     ref: str
     occurred_at: datetime
     actor: str
     command_id: str | None
+    command_digest: str | None
     reason: str | None
     source: dict[str, Any] | None
+    format: int
     prev_hash: str
     hash: str
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """Events stored before format 2: hashed by format 1, no command digest."""
+        state["format"] = 1
+        state["command_digest"] = None
 
     def apply(self, aggregate: Any) -> None:
         aggregate.head_hash = self.hash
         aggregate.last_occurred_at = self.occurred_at
         if self.command_id is not None:
-            aggregate.command_ids[self.command_id] = self.originator_version
-
-
-ENVELOPE_FIELDS = frozenset(
-    {
-        "originator_id",
-        "originator_version",
-        "originator_topic",
-        "timestamp",
-        "ref",
-        "occurred_at",
-        "actor",
-        "command_id",
-        "reason",
-        "source",
-        "prev_hash",
-        "hash",
-    }
-)
+            aggregate.command_ids[self.command_id] = [
+                self.originator_version,
+                self.command_digest,
+                type(self).__name__,
+            ]
 
 
 def _envelope(stamp: Stamp, ref: str, prev_hash: str, fields: dict[str, Any]) -> dict[str, Any]:
@@ -76,15 +89,17 @@ def _envelope(stamp: Stamp, ref: str, prev_hash: str, fields: dict[str, Any]) ->
         "occurred_at": stamp.occurred_at,
         "actor": stamp.actor,
         "command_id": stamp.command_id,
+        "command_digest": stamp.command_digest if stamp.command_id is not None else None,
         "source": stamp.source,
+        "format": HASH_FORMAT,
         "prev_hash": prev_hash,
         "hash": "",
     }
 
 
 def seal(draft: LedgerEvent) -> LedgerEvent:
-    """Return the draft event with its ``hash`` filled in."""
-    return dataclasses.replace(draft, hash=event_hash(draft))  # type: ignore[call-arg]
+    """Return the draft event with its ``hash`` filled in (format 2)."""
+    return dataclasses.replace(draft, hash=line_hash(hashed_line(draft)))  # type: ignore[call-arg]
 
 
 class Chained(Aggregate):
@@ -97,7 +112,7 @@ class Chained(Aggregate):
         self.ref: str = getattr(self, "ref", "")
         self.head_hash: str = GENESIS
         self.last_occurred_at: datetime | None = None
-        self.command_ids: dict[str, int] = {}
+        self.command_ids: dict[str, Any] = {}
 
     def _record(self, event_class: type[LedgerEvent], stamp: Stamp, **fields: Any) -> None:
         """Create the next event, link it into the hash chain, apply it, keep it pending."""
@@ -134,6 +149,16 @@ class Chained(Aggregate):
         aggregate.pending_events.append(event)
         return aggregate
 
+    def seen_command(self, command_id: str | None) -> tuple[int, str | None, str] | None:
+        """(version, digest, event type) of the command with this id, if it was applied."""
+        if command_id is None or command_id not in self.command_ids:
+            return None
+        found = self.command_ids[command_id]
+        if isinstance(found, int):  # state from before command digests (a snapshot)
+            return found, None, "an earlier command"
+        version, digest, event_type = found
+        return int(version), digest, str(event_type)
+
     def has_seen(self, command_id: str | None) -> bool:
         """Whether a command with this id was already applied (idempotent retries)."""
-        return command_id is not None and command_id in self.command_ids
+        return self.seen_command(command_id) is not None

@@ -7,11 +7,13 @@ The names and fields are those of SPEC §2, shared by the Python API, scenarios 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from engine.canonical import canonical_json
 from engine.errors import CommandValidationError
 from engine.ids import ticket_ref
 from engine.vocabulary import Channel, HoldReason, TicketKind, Visibility, values
@@ -204,6 +206,16 @@ COMMAND_NAMES = {cls: name for name, cls in COMMANDS.items()}
 
 def command_name(command: Command) -> str:
     return COMMAND_NAMES[type(command)]
+
+
+def command_digest(command: Command) -> str:
+    """What a ``command_id`` is bound to: the command and the fields it was given (those
+    left out count as left out), as 32 hex digits of SHA-256 over their canonical JSON."""
+    body = {
+        "command": command_name(command),
+        "fields": command.model_dump(mode="json", exclude_unset=True),
+    }
+    return hashlib.sha256(canonical_json(body)).hexdigest()[:32]
 
 
 def parse_command(name: str, fields: Mapping[str, Any]) -> Command:

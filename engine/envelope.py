@@ -4,22 +4,52 @@ An :class:`Envelope` is what leaves the store: a JSON object per event with its 
 the log, its ticket, type, stream version, the §6 fields, the event's own ``data`` and its
 link in the hash chain. The export writes one per line, the relay publishes one per message
 and a subscriber hands one to its handler; all three use this class, so the shape is written
-down once.
+down once. Its JSON object is also what an event's hash covers (``docs/hash-format.md``):
+every key of the line but ``hash``, ``position`` and ``version``, canonically encoded.
 
-:func:`envelope` builds one from a domain event; :meth:`Envelope.from_json` reads one back.
+* :func:`envelope_of` builds one from a domain event;
+* :func:`stored_line` builds the same JSON object straight from a stored record (no domain
+  object: ``verify`` and ``export`` read the log this way, and a record whose class is gone
+  still verifies);
+* :func:`event_from_envelope` turns an envelope back into the domain event (a subscriber's
+  projection applies it with the aggregate's own mutators).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
+from datetime import datetime
 from typing import Any, Self
+from uuid import UUID
 
 from engine.audit import normal
-from engine.chain import ENVELOPE_FIELDS, LedgerEvent
+
+#: The hash format of the events this code writes (see docs/hash-format.md).
+HASH_FORMAT = 2
+
+#: The fields every event carries beside its own ``data`` (internal names).
+ENVELOPE_FIELDS = frozenset(
+    {
+        "originator_id",
+        "originator_version",
+        "originator_topic",
+        "timestamp",
+        "ref",
+        "occurred_at",
+        "actor",
+        "command_id",
+        "command_digest",
+        "reason",
+        "source",
+        "format",
+        "prev_hash",
+        "hash",
+    }
+)
 
 #: The keys of an envelope, in the order they are written.
 ENVELOPE_KEYS = (
@@ -33,6 +63,7 @@ ENVELOPE_KEYS = (
     "actor",
     "reason",
     "command_id",
+    "command_digest",
     "data",
     "source",
     "prev_hash",
@@ -40,13 +71,16 @@ ENVELOPE_KEYS = (
     "stream_id",
 )
 
-#: The hash format of the events this code writes (see docs/hash-format.md).
-HASH_FORMAT = 1
+_RECORD_ONLY = frozenset({"class_version"})
 
 
 @dataclass(frozen=True, slots=True)
 class Envelope:
-    """One event as it leaves the store. Times are ISO-8601 strings with offset."""
+    """One event as it leaves the store. Times are ISO-8601 strings with offset.
+
+    ``command_digest`` (format 2) binds a ``command_id`` to the command it was given to;
+    ``extra`` holds keys of older formats (``originator_topic`` in format 1).
+    """
 
     position: int
     ticket: str
@@ -63,6 +97,7 @@ class Envelope:
     hash: str
     stream_id: str
     format: int = HASH_FORMAT
+    command_digest: str | None = None
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -84,6 +119,8 @@ class Envelope:
             "hash": self.hash,
             "stream_id": self.stream_id,
         }  # written out: the relay builds one per event (a loop over the keys costs 2x)
+        if self.format >= 2:
+            body["command_digest"] = self.command_digest
         if self.extra:
             body.update(self.extra)
         return body
@@ -94,28 +131,41 @@ class Envelope:
     @classmethod
     def from_dict(cls, body: Mapping[str, Any]) -> Self:
         """Read an envelope (KeyError naming the first missing key)."""
-        known = {key: body[key] for key in ENVELOPE_KEYS if key != "format"}
+        optional = {"format", "command_digest"}
+        known = {key: body[key] for key in ENVELOPE_KEYS if key not in optional}
         extra = {key: value for key, value in body.items() if key not in ENVELOPE_KEYS}
-        return cls(**known, format=int(body.get("format", 1)), extra=extra)
+        return cls(
+            **known,
+            format=int(body.get("format", 1)),
+            command_digest=body.get("command_digest"),
+            extra=extra,
+        )
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Self:
         return cls.from_dict(json.loads(text))
 
 
-def event_type(event: LedgerEvent) -> str:
-    return type(event).__name__
+_DATA_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
-@cache
-def data_fields(event_class: type[LedgerEvent]) -> tuple[str, ...]:
-    """The fields of an event class that go in the envelope's ``data``."""
-    return tuple(f.name for f in dataclasses.fields(event_class) if f.name not in ENVELOPE_FIELDS)
+def data_fields(event_class: type) -> tuple[str, ...]:
+    """The fields of an event class that go in the envelope's ``data`` (computed once)."""
+    names = _DATA_FIELDS.get(event_class)
+    if names is None:
+        names = tuple(
+            f.name for f in dataclasses.fields(event_class) if f.name not in ENVELOPE_FIELDS
+        )
+        _DATA_FIELDS[event_class] = names
+    return names
 
 
-def envelope_of(event: LedgerEvent, position: int) -> Envelope:
+def envelope_of(event: Any, position: int) -> Envelope:
     """The envelope of a domain event stored at ``position``."""
     source = event.source
+    extra: dict[str, Any] = {}
+    if event.format < 2 and getattr(event, "originator_topic", None) is not None:
+        extra["originator_topic"] = event.originator_topic
     return Envelope(
         position,
         event.ref,
@@ -131,16 +181,130 @@ def envelope_of(event: LedgerEvent, position: int) -> Envelope:
         event.prev_hash,
         event.hash,
         str(event.originator_id),
+        event.format,
+        event.command_digest,
+        extra,
     )
 
 
 def _json_value(value: Any) -> Any:
-    return value if value is None or type(value) in _PLAIN else normal(value)
+    if value is None or type(value) in _PLAIN:
+        return value
+    if isinstance(value, str):
+        return str(value)  # an enum member: its value
+    return normal(value)
 
 
 _PLAIN = frozenset({str, int, float, bool})
 
 
-def envelope(event: LedgerEvent, position: int) -> dict[str, Any]:
+def envelope(event: Any, position: int) -> dict[str, Any]:
     """One event as a JSON-able mapping: envelope fields plus its ``data``."""
     return envelope_of(event, position).as_dict()
+
+
+def hashed_line(event: Any) -> dict[str, Any]:
+    """The JSON object an event's (format-2) hash covers: its envelope without ``hash``,
+    ``position`` and ``version``."""
+    line = envelope_of(event, 0).as_dict()
+    for key in ("hash", "position", "version"):
+        del line[key]
+    return line
+
+
+# ---------------------------------------------------------------------- stored records
+
+
+def stored_line(
+    topic: str, state: Mapping[str, Any], *, position: int, version: int, stream_id: Any
+) -> dict[str, Any]:
+    """The export line of a stored record, from its topic and decoded state alone.
+
+    ``state`` is the record's JSON decoded by the store's transcoder (datetimes and UUIDs as
+    objects). The type is the name the topic gives (the name the event was written under).
+    KeyError or TypeError when the record does not have the shape of an event.
+    """
+    fields = dict(state)
+    hash_format = fields.pop("format", 1)
+    digest = fields.pop("command_digest", None)
+    topic_of_stream = fields.pop("originator_topic", None)
+    body = {
+        "format": hash_format,
+        "position": position,
+        "ticket": fields.pop("ref"),
+        "type": topic.rpartition(":")[2].rpartition(".")[2],
+        "version": version,
+        "occurred_at": normal(fields.pop("occurred_at")),
+        "recorded_at": normal(fields.pop("timestamp")),
+        "actor": fields.pop("actor"),
+        "reason": fields.pop("reason"),
+        "command_id": fields.pop("command_id"),
+        "data": {},
+        "source": normal(fields.pop("source")),
+        "prev_hash": fields.pop("prev_hash"),
+        "hash": fields.pop("hash"),
+        "stream_id": str(stream_id),
+    }
+    for name in ("originator_id", "originator_version", *_RECORD_ONLY):
+        fields.pop(name, None)
+    body["data"] = {name: normal(value) for name, value in fields.items()}
+    if hash_format >= 2:
+        body["command_digest"] = digest
+    elif topic_of_stream is not None:
+        body["originator_topic"] = topic_of_stream
+    return body
+
+
+# ---------------------------------------------------------------------- back to events
+
+
+def event_from_envelope(envelope: Envelope, classes: Mapping[str, type[Any]]) -> Any:
+    """The domain event an envelope describes; ``classes`` maps type names to event classes
+    (see :func:`event_classes`). KeyError for an unknown type, ValueError for bad values."""
+    cls = classes[envelope.type]
+    instants = _instant_fields(cls)
+    fields: dict[str, Any] = {
+        "originator_id": UUID(envelope.stream_id),
+        "originator_version": envelope.version,
+        "timestamp": datetime.fromisoformat(envelope.recorded_at),
+        "ref": envelope.ticket,
+        "occurred_at": datetime.fromisoformat(envelope.occurred_at),
+        "actor": envelope.actor,
+        "reason": envelope.reason,
+        "command_id": envelope.command_id,
+        "command_digest": envelope.command_digest,
+        "source": envelope.source,
+        "format": envelope.format,
+        "prev_hash": envelope.prev_hash,
+        "hash": envelope.hash,
+    }
+    for name, value in envelope.data.items():
+        fields[name] = datetime.fromisoformat(value) if name in instants and value else value
+    if "originator_topic" in {f.name for f in dataclasses.fields(cls)}:
+        fields["originator_topic"] = envelope.extra.get("originator_topic") or cls.topic_of_stream
+    return cls(**fields)
+
+
+_INSTANTS: dict[type, frozenset[str]] = {}
+
+
+def _instant_fields(cls: type) -> frozenset[str]:
+    found = _INSTANTS.get(cls)
+    if found is None:
+        hints = typing.get_type_hints(cls)
+        found = frozenset(
+            name for name, hint in hints.items() if hint is datetime or hint == datetime | None
+        )
+        _INSTANTS[cls] = found
+    return found
+
+
+def event_classes(base: type[Any]) -> dict[str, type[Any]]:
+    """Every concrete subclass of ``base`` by its name (the envelope's ``type``)."""
+    found: dict[str, type[Any]] = {}
+    pending = list(base.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        found.setdefault(cls.__name__, cls)
+        pending.extend(cls.__subclasses__())
+    return found

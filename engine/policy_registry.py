@@ -29,6 +29,8 @@ class PolicyVersionLoaded(LedgerEvent):
 class PolicyRegistryStarted(PolicyVersionLoaded, Aggregate.Created):
     """The first policy version, which also creates the registry."""
 
+    topic_of_stream = "engine.policy_registry:PolicyRegistry"
+
 
 class PolicyRegistry(Chained):
     """Every policy version ever loaded into the store, in order (version 1 is the first)."""

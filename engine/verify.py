@@ -30,8 +30,9 @@ from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder, Mapper
 
-from engine.audit import GENESIS, chain_step, event_hash
-from engine.chain import LedgerEvent
+from engine.audit import GENESIS, chain_step
+from engine.envelope import stored_line
+from engine.hashformat import line_hash
 
 Verdict = Literal["altered", "missing", "inserted", "reordered", "undecodable", "checkpoint"]
 
@@ -91,16 +92,20 @@ class VerifyReport:
 class _Row:
     position: int
     version: int
-    event: LedgerEvent | None
+    line: dict[str, Any] | None  # the record as an export line (None: undecodable)
     digest: str  # recomputed content hash (or hash of the raw bytes when undecodable)
 
     @property
     def stored_hash(self) -> str | None:
-        return None if self.event is None else self.event.hash
+        return None if self.line is None else str(self.line["hash"])
+
+    @property
+    def prev_hash(self) -> str | None:
+        return None if self.line is None else str(self.line["prev_hash"])
 
     @property
     def content_ok(self) -> bool:
-        return self.event is not None and self.digest == self.event.hash
+        return self.line is not None and self.digest == self.line["hash"]
 
 
 def parse_checkpoint(text: str) -> tuple[int, str]:
@@ -122,20 +127,21 @@ class Verifier:
         self._streams: dict[UUID, list[_Row]] = defaultdict(list)
         self._names: dict[UUID, str] = {}
 
-    def add(self, position: int, stream: UUID, version: int, decoded: Any, raw: bytes) -> None:
-        """One stored event; ``decoded`` is the domain event or None if it did not decode."""
-        event = decoded if isinstance(decoded, LedgerEvent) else None
-        digest = hashlib.sha256(raw).hexdigest()
-        if event is not None:
+    def add(
+        self, position: int, stream: UUID, version: int, line: dict[str, Any] | None, raw: object
+    ) -> None:
+        """One stored event as its export line (None if the record could not be read)."""
+        payload = raw if isinstance(raw, bytes) else repr(raw).encode()
+        recomputed = hashlib.sha256(payload).hexdigest()
+        if line is not None:
             try:
-                digest = event_hash(event)
-            except (AttributeError, TypeError, ValueError):
-                # e.g. a topic swapped to another event class: fields are missing
-                event = None
-        if event is not None:
-            self._names.setdefault(stream, event.ref)
-        self._streams[stream].append(_Row(position, version, event, digest))
-        self._head = chain_step(self._head, position, digest)
+                recomputed = line_hash(line)
+            except (KeyError, TypeError, ValueError):
+                line = None  # not the shape of an event of any format
+        if line is not None:
+            self._names.setdefault(stream, str(line["ticket"]))
+        self._streams[stream].append(_Row(position, version, line, recomputed))
+        self._head = chain_step(self._head, position, recomputed)
         self.report.events += 1
         self.report.head = f"{position}:{self._head}"
         if self._checkpoint is not None and position == self._checkpoint[0]:
@@ -177,10 +183,10 @@ class Verifier:
             return None
         by_prev: dict[str, _Row] = {}
         for row in rows:
-            event = row.event
-            if event is None or event.prev_hash in by_prev:
+            prev = row.prev_hash
+            if prev is None or prev in by_prev:
                 return None
-            by_prev[event.prev_hash] = row
+            by_prev[prev] = row
         chain: list[_Row] = []
         head = GENESIS
         while head in by_prev:
@@ -224,18 +230,17 @@ class Verifier:
                 hashes_after[row.stored_hash] = index
                 first_seen.setdefault(row.stored_hash, index)
         for index, row in enumerate(rows):
-            if row.event is None:
+            if row.line is None or row.prev_hash is None:
                 self._problem(
                     "undecodable", name, row.position, row.version, "stored event cannot be read"
                 )
                 flagged.add(index)
                 continue
             expected_prev = GENESIS if index == 0 else rows[index - 1].stored_hash
-            link_ok = row.event.prev_hash == expected_prev
+            link_ok = row.prev_hash == expected_prev
             if not row.content_ok:
-                successor_links = index + 1 < len(rows) and (
-                    rows[index + 1].event is not None
-                    and rows[index + 1].event.prev_hash == row.stored_hash  # type: ignore[union-attr]
+                successor_links = (
+                    index + 1 < len(rows) and rows[index + 1].prev_hash == row.stored_hash
                 )
                 kind: Verdict = "inserted" if not link_ok and not successor_links else "altered"
                 detail = (
@@ -248,8 +253,8 @@ class Verifier:
                 continue
             if not link_ok and index - 1 not in flagged:
                 skipped_to = GENESIS if index < 2 else rows[index - 2].stored_hash
-                later = hashes_after.get(row.event.prev_hash)
-                original = first_seen.get(row.event.hash, index)
+                later = hashes_after.get(row.prev_hash or "")
+                original = first_seen.get(row.stored_hash or "", index)
                 if original < index:
                     self._problem(
                         "inserted",
@@ -267,7 +272,7 @@ class Verifier:
                         row.version,
                         f"its predecessor is stored later, at version {rows[later].version}",
                     )
-                elif index >= 1 and row.event.prev_hash == skipped_to:
+                elif index >= 1 and row.prev_hash == skipped_to:
                     previous = rows[index - 1]
                     self._problem(
                         "inserted",
@@ -307,21 +312,35 @@ def verify_log(
     *,
     page: int = 1000,
 ) -> VerifyReport:
-    """Recompute every chain of a store, paging through its log."""
+    """Recompute every chain of a store from its stored records, paging through its log.
+
+    Records are read as export lines (:func:`engine.envelope.stored_line`), not as domain
+    objects: a record whose class is gone, or whose shape no event has, is reported, never a
+    crash.
+    """
     verifier = Verifier(checkpoint)
+    decode = mapper.transcoder.decode
     start = 0
     while True:
         notifications = recorder.select_notifications(start, page, inclusive_of_start=False)
         for notification in notifications:
+            line: dict[str, Any] | None
             try:
-                decoded: object = mapper.to_domain_event(notification)
-            except Exception:  # noqa: BLE001 - any decoding failure is tampering evidence
-                decoded = None
+                state = decode(notification.state)
+                line = stored_line(
+                    notification.topic,
+                    state,
+                    position=notification.id,
+                    version=notification.originator_version,
+                    stream_id=notification.originator_id,
+                )
+            except Exception:  # noqa: BLE001 - any unreadable record is tampering evidence
+                line = None
             verifier.add(
                 notification.id,
                 UUID(str(notification.originator_id)),
                 notification.originator_version,
-                decoded,
+                line,
                 notification.state,
             )
         if len(notifications) < page:

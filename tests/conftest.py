@@ -197,3 +197,16 @@ def _fresh_structlog() -> Iterator[None]:
     structlog.reset_defaults()
     yield
     structlog.reset_defaults()
+
+
+FORMAT_1_STORE = Path(__file__).parent / "data" / "format1" / "store.db"
+#: The chain head DeskLedger 0.1 printed for that store (tests/data/format1/README.md).
+FORMAT_1_HEAD = "28:8127cefbb23687a3c64eb215c254081fc47a2bc71c29b7f36690503e5792ced6"
+
+
+@pytest.fixture
+def format1_url(tmp_path: Path) -> str:
+    """A copy of a store written by DeskLedger 0.1, before hash format 2 (a real SQLite file)."""
+    copy = tmp_path / "format1.db"
+    copy.write_bytes(FORMAT_1_STORE.read_bytes())
+    return f"sqlite:///{copy.resolve()}"

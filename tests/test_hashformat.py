@@ -8,88 +8,64 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import timedelta
+from collections.abc import Callable
 from typing import Any
+from uuid import UUID
 
 import pytest
 
 from engine import audit
 from engine.application import Desk
 from engine.canonical import canonical_json
-from engine.clock import SimulatedClock
-from engine.commands import parse_command
-from engine.envelope import envelope_of
 from engine.hashformat import GENESIS, chain_step, hashed_content, line_hash
-
-
-def engine_history(desk: Desk, clock: SimulatedClock) -> None:
-    """A small history touching every kind of content: a policy (nested document, first event
-    of the policy stream), an opening with non-ASCII text, import metadata in ``source``,
-    a command id, a hold reason, SLA milestones."""
-    desk.load_policy(
-        {"slas": [{"name": "P1 resolution", "kind": "resolution",
-                   "applies_to": {"priority": [1]}, "target": "4h"}]},
-        actor="admin",
-    )  # fmt: skip
-    desk.handle(
-        parse_command(
-            "open",
-            {"ref": "INC1001", "title": "Pare-feu en panne: cœur ✓ 😀 Zoë", "caller": "noc",
-             "impact": 1, "urgency": 1},
-        ),
-        actor="monitoring",
-        source={"system": "servicenow", "sys_mod_count": 3, "made_sla": True},
-    )  # fmt: skip
-    clock.advance(timedelta(minutes=4))
-    desk.execute("assign", {"ref": "INC1001", "group": "network"}, actor="alice", command_id="c-1")
-    desk.execute("hold", {"ref": "INC1001", "reason": "awaiting_vendor"}, actor="bob")
-    clock.advance(timedelta(hours=5))
-    desk.advance()
+from engine.log import export_lines
 
 
 def v1_lines(desk: Desk) -> list[tuple[dict[str, Any], str]]:
-    """(line, the hash the engine stored) for every event: the export envelope plus
-    ``originator_topic`` on a stream's first event, as format-1 lines carry it."""
-    lines = []
-    for logged in desk.read_log():
-        line = envelope_of(logged.event, logged.position).as_dict()
-        topic = getattr(logged.event, "originator_topic", None)
-        if topic is not None:
-            line["originator_topic"] = topic
-        lines.append((line, logged.event.hash))
-    return lines
+    """(line, the hash the store holds) for every event of a store written before format 2:
+    its export lines, which carry ``originator_topic`` on a stream's first event."""
+    return [(line, line["hash"]) for line in export_lines(desk.recorder, desk.mapper)]
 
 
 def test_format_1_recomputes_the_hash_the_engine_stored(
-    memory_desk: Desk, clock: SimulatedClock
+    format1_url: str, open_store: Callable[[str], Desk]
 ) -> None:
-    """For every event of a real history, line_hash over its format-1 line — read back from
-    JSON text, as an auditor reads it — equals the event's stored hash."""
-    engine_history(memory_desk, clock)
-    lines = v1_lines(memory_desk)
-    assert len(lines) >= 6
-    assert sum("originator_topic" in line for line, _ in lines) == 2  # policy, INC1001
+    """For every event of a store DeskLedger 0.1 wrote, line_hash over its format-1 line —
+    read back from JSON text, as an auditor reads it — equals the event's stored hash."""
+    lines = v1_lines(open_store(format1_url))
+    assert len(lines) == 28
+    assert sum("originator_topic" in line for line, _ in lines) == 3  # policy, INC1001, INC1002
     for line, stored in lines:
         assert 1 == line["format"]
         assert stored == line_hash(json.loads(json.dumps(line))), line["type"]
 
 
-def test_format_1_content_is_the_engines_canonical_content(
-    memory_desk: Desk, clock: SimulatedClock
+def test_format_1_content_is_the_stored_record_renamed(
+    format1_url: str, open_store: Callable[[str], Desk]
 ) -> None:
-    """The renamed, flattened content equals engine.audit's own content for each event."""
-    engine_history(memory_desk, clock)
-    events = [logged.event for logged in memory_desk.read_log()]
-    for (line, _), event in zip(v1_lines(memory_desk), events, strict=True):
-        assert audit.canonical_content(event) == hashed_content(line)
+    """The hashed content of a format-1 line is the stored record's own fields: the same
+    values under the names they were stored under, plus the type (its class name)."""
+    desk = open_store(format1_url)
+    records = desk.recorder.select_notifications(0, 100)
+    for record, (line, _) in zip(records, v1_lines(desk), strict=True):
+        stored = json.loads(record.state)
+        content = hashed_content(line)
+        assert record.topic.rpartition(":")[2] == content.pop("type")
+        for name, raw in stored.items():
+            value = raw
+            if isinstance(raw, dict) and "_type_" in raw:
+                value = str(UUID(raw["_data_"])) if raw["_type_"] == "uuid_hex" else raw["_data_"]
+            if name == "hash":
+                continue
+            assert value == content.pop(name), name
+        assert content == {"originator_id": str(record.originator_id)}
 
 
 def test_format_1_line_without_the_first_events_topic_does_not_verify(
-    memory_desk: Desk, clock: SimulatedClock
+    format1_url: str, open_store: Callable[[str], Desk]
 ) -> None:
     """``originator_topic`` is part of a first event's format-1 hash: dropping it shows."""
-    engine_history(memory_desk, clock)
-    line, stored = v1_lines(memory_desk)[0]
+    line, stored = v1_lines(open_store(format1_url))[0]
     del line["originator_topic"]
     assert stored != line_hash(line)
 

@@ -25,6 +25,7 @@ from engine import lifecycle
 from engine.application import Desk
 from engine.clock import SimulatedClock
 from engine.errors import (
+    CommandIdReusedError,
     CommandValidationError,
     ConcurrencyError,
     DeskLedgerError,
@@ -1307,3 +1308,38 @@ def test_route_is_the_shortest_way_through_the_table(
     change of hold reason is resume + hold; out of a final state there is none."""
     actions = lifecycle.route(start, target, hold_reason=reasons[0], target_reason=reasons[1])
     assert expected == (None if actions is None else [str(a) for a in actions])
+
+
+class TestCommandIds:
+    """A command_id names one command: a retry has no effect, a reuse is an error."""
+
+    def test_reusing_a_command_id_for_another_command_is_rejected(self, memory_desk: Desk) -> None:
+        """`resolve` with the id of an earlier `comment`: CommandIdReusedError naming the
+        id, exit 2 material, and nothing written."""
+        given(memory_desk, "in_progress")
+        run(memory_desk, "comment", {"text": "looking"}, command_id="k-1")
+        error = run_rejected(
+            memory_desk, CommandIdReusedError, "resolve", {"ref": REF, **RESOLVE}, command_id="k-1"
+        )
+        assert_names(error, "k-1", REF, "CommentAdded")
+
+    def test_reusing_a_command_id_with_other_fields_is_rejected(self, memory_desk: Desk) -> None:
+        """The same command with different fields under one id is a reuse, not a retry."""
+        given(memory_desk, "in_progress")
+        run(memory_desk, "comment", {"text": "looking"}, command_id="k-2")
+        run_rejected(
+            memory_desk,
+            CommandIdReusedError,
+            "comment",
+            {"ref": REF, "text": "something else"},
+            command_id="k-2",
+        )
+
+    def test_the_same_command_again_is_a_no_op(self, memory_desk: Desk) -> None:
+        """The same command and fields under the same id: duplicate, nothing written."""
+        given(memory_desk, "in_progress")
+        run(memory_desk, "comment", {"text": "looking"}, command_id="k-3")
+        result = run_writes_nothing(
+            memory_desk, "comment", {"ref": REF, "text": "looking"}, command_id="k-3"
+        )
+        assert result.duplicate

@@ -28,9 +28,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from eventsourcing.utils import get_topic
 
 from engine.application import Desk
-from engine.audit import event_hash
+from engine.chain import seal
 from engine.clock import SimulatedClock
 from engine.ids import ticket_id
 from engine.ticket import facts as ev
@@ -356,7 +357,7 @@ def test_event_with_swapped_topic_is_reported_not_a_crash(store: Store) -> None:
     part of the hash), never crash it.
 
     Bug: verify raises AttributeError — the mapper builds a ``Resumed`` without its
-    ``by_caller_reply`` field and ``event_hash`` reads it outside the decode guard."""
+    ``by_caller_reply`` field and hashing reads it outside the decode guard."""
     position = store.position("INC0001", 3)  # WorkStarted
     store.execute(
         "UPDATE stored_events SET topic = ? WHERE rowid = ?", "engine.events:Resumed", position
@@ -367,7 +368,7 @@ def test_event_with_swapped_topic_is_reported_not_a_crash(store: Store) -> None:
 
 
 def _forge(after: dict[str, Any], version: int, ref: str) -> tuple[str, bytes]:
-    """A CommentAdded that chains correctly after ``after`` — a forger who read the code."""
+    """A CommentAdded that chains correctly after ``after`` — a forger who read the docs."""
     stamp = datetime.fromisoformat(after["occurred_at"]["_data_"])
     recorded = datetime.fromisoformat(after["timestamp"]["_data_"])
     draft = ev.CommentAdded(  # type: ignore[call-arg]
@@ -378,8 +379,10 @@ def _forge(after: dict[str, Any], version: int, ref: str) -> tuple[str, bytes]:
         occurred_at=stamp,
         actor="agent",
         command_id=None,
+        command_digest=None,
         reason=None,
         source=None,
+        format=2,
         prev_hash=after["hash"],
         hash="",
         text="caller agreed to close",
@@ -391,14 +394,17 @@ def _forge(after: dict[str, Any], version: int, ref: str) -> tuple[str, bytes]:
         "ref": ref,
         "actor": "agent",
         "command_id": None,
+        "command_digest": None,
         "reason": None,
         "source": None,
+        "format": 2,
         "prev_hash": after["hash"],
-        "hash": event_hash(draft),
+        "hash": seal(draft).hash,
         "text": "caller agreed to close",
         "visibility": "internal",
+        "class_version": 2,
     }
-    return "engine.events:CommentAdded", json.dumps(state).encode()
+    return get_topic(ev.CommentAdded), json.dumps(state).encode()
 
 
 def test_event_inserted_mid_stream_is_inserted(store: Store) -> None:

@@ -22,6 +22,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,9 +34,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.application import Desk
-from engine.clock import SimulatedClock
 from engine.hashformat import GENESIS, chain_step, line_hash
-from tests.test_hashformat import engine_history, v1_lines
+from tests.test_hashformat import v1_lines
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOL = ROOT / "tools" / "verify_export.py"
@@ -375,10 +375,9 @@ def test_a_float_in_a_format_2_line_cannot_be_hashed_and_is_reported(verify: Any
 
 
 @pytest.fixture
-def engine_lines(memory_desk: Desk, clock: SimulatedClock) -> list[dict[str, Any]]:
-    """Format-1 lines of a history the real engine wrote (envelope + originator_topic)."""
-    engine_history(memory_desk, clock)
-    return [line for line, _ in v1_lines(memory_desk)]
+def engine_lines(format1_url: str, open_store: Callable[[str], Desk]) -> list[dict[str, Any]]:
+    """Format-1 lines of a store DeskLedger 0.1 wrote (envelope + originator_topic)."""
+    return [line for line, _ in v1_lines(open_store(format1_url))]
 
 
 def test_format_1_lines_written_by_the_engine_verify(

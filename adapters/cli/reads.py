@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -253,11 +253,14 @@ def timeline(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def export(args: argparse.Namespace, settings: Settings) -> int:
+    """The log as JSON Lines, one export line per event (``docs/hash-format.md``), read
+    straight from the stored records."""
     from adapters.bootstrap import open_desk  # noqa: PLC0415
-    from engine.envelope import envelope  # noqa: PLC0415
+    from engine.log import export_lines  # noqa: PLC0415
 
     desk = open_desk(settings)
     as_of = _as_of(args)
+    limit = None if as_of is None else as_of
     target: IO[str]
     if args.output:
         path = Path(args.output)
@@ -271,10 +274,10 @@ def export(args: argparse.Namespace, settings: Settings) -> int:
         target = sys.stdout
     count = 0
     try:
-        for logged in desk.read_log():
-            if as_of is not None and logged.event.occurred_at > as_of:
+        for line in export_lines(desk.recorder, desk.mapper):
+            if limit is not None and datetime.fromisoformat(line["occurred_at"]) > limit:
                 continue
-            target.write(render.json_line(envelope(logged.event, logged.position)))
+            target.write(render.json_line(line))
             count += 1
     finally:
         if target is not sys.stdout:

@@ -111,6 +111,7 @@ class TicketEvent(LedgerEvent):
 
 class TicketOpened(TicketEvent, Aggregate.Created):
     action = Action.OPEN
+    topic_of_stream = "engine.ticket:Ticket"
 
     kind: str
     title: str
