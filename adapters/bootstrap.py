@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+from uuid import UUID
 
+import structlog
 from eventsourcing.persistence import PersistenceError
 
 from adapters.clock import SystemClock
@@ -31,9 +33,18 @@ def open_desk(
     env = store_env(url)
     system = SystemClock()
     try:
-        return Desk(env, clock=clock or system, wall_clock=wall_clock or system)
+        desk = Desk(env, clock=clock or system, wall_clock=wall_clock or system)
     except PersistenceError as error:
         raise StoreUnavailableError(f"store {url!r} is unavailable: {error}") from error
+    desk.on_snapshot_ignored = _log_ignored_snapshot
+    return desk
+
+
+def _log_ignored_snapshot(stream: UUID, version: int, why: str) -> None:
+    """A read skipped a snapshot and rebuilt the ticket from its events: say so."""
+    structlog.get_logger("deskledger.snapshots").warning(
+        "snapshot.ignored", stream=str(stream), version=version, reason=why
+    )
 
 
 def open_read_side(

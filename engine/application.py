@@ -12,14 +12,14 @@ rules, re-apply) unless the caller gave ``expected_version``, which turns it int
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import Application
+from eventsourcing.application import Application, Repository
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 from eventsourcing.utils import EnvType, get_topic
 
@@ -45,7 +45,7 @@ from engine.policy_versions import PolicyVersions
 from engine.queries import TicketQueries
 from engine.sla import TimerStatus
 from engine.sla_monitor import SYSTEM_ACTOR, SlaMonitor
-from engine.snapshots import SNAPSHOT_INTERVAL, PhaseAsDict, SlaTimerAsDict
+from engine.snapshots import SNAPSHOT_INTERVAL, PhaseAsDict, SlaTimerAsDict, VerifiedSnapshots
 from engine.ticket import Ticket, TicketEvent, TicketOpened
 from engine.unit_of_work import UnitOfWork
 from engine.verify import VerifyReport, verify_log
@@ -74,6 +74,21 @@ class Desk(Application[UUID]):
     name = "DeskLedger"
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Ticket: SNAPSHOT_INTERVAL}
 
+    def construct_repository(self) -> Repository[UUID]:
+        """The library's repository, reading snapshots only after checking them."""
+        base = super().construct_repository()
+        if base.snapshot_store is not None:
+            base.snapshot_store = VerifiedSnapshots(  # type: ignore[assignment]
+                base.snapshot_store, self.events, self._snapshot_ignored
+            )
+        return base
+
+    def _snapshot_ignored(self, stream: UUID, version: int, why: str) -> None:
+        self.ignored_snapshots.append((stream, version, why))
+        handler = getattr(self, "on_snapshot_ignored", None)
+        if handler is not None:
+            handler(stream, version, why)
+
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(PhaseAsDict())
@@ -83,6 +98,9 @@ class Desk(Application[UUID]):
         self, env: EnvType | None = None, *, clock: Clock, wall_clock: Clock | None = None
     ) -> None:
         register_legacy_topics()
+        #: Snapshots a read skipped (stream, version, why); ``on_snapshot_ignored`` is told too.
+        self.ignored_snapshots: list[tuple[UUID, int, str]] = []
+        self.on_snapshot_ignored: Callable[[UUID, int, str], None] | None = None
         super().__init__(env)
         self.clock = clock
         self.wall_clock = wall_clock or clock
@@ -400,9 +418,19 @@ class Desk(Application[UUID]):
         """Every event after ``after`` in position order, with its position."""
         return log.read_log(self.recorder, self.mapper, after, page=page, topics=topics)
 
-    def verify(self, checkpoint: str | None = None, *, page: int = 1000) -> VerifyReport:
-        """Recompute every chain from the stored records; see :mod:`engine.verify`."""
-        return verify_log(self.recorder, self.mapper, checkpoint, page=page)
+    def verify(
+        self,
+        checkpoint: str | None = None,
+        *,
+        checkpoints: Sequence[tuple[int, str, str]] = (),
+        page: int = 1000,
+    ) -> VerifyReport:
+        """Recompute every chain from the stored records, check every snapshot, and compare
+        the log's head with heads noted earlier; see :mod:`engine.verify`."""
+        return verify_log(
+            self.recorder, self.mapper, checkpoint, page=page, snapshots=self.snapshots,
+            events=self.events, checkpoints=checkpoints,
+        )  # fmt: skip
 
 
 def _already_applied(ticket: Ticket, stamp: Stamp) -> bool:

@@ -1,15 +1,26 @@
-"""Transcodings that let eventsourcing snapshot a Ticket (its phases and SLA timers).
+"""Snapshots of tickets: their transcodings, their digests, and the check before a read.
 
 Snapshots only speed up loading a ticket with a long history: ``Desk`` takes one every
-:data:`SNAPSHOT_INTERVAL` events. Audit, as-of and verify always read the events themselves.
+:data:`SNAPSHOT_INTERVAL` events. A snapshot is a cache, never evidence: a read uses it only
+after checking it (:class:`VerifiedSnapshots`), ``verify`` checks every one against the state
+its events produce, and audit, as-of reads and verify read the events themselves.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+import hashlib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Self
+from uuid import UUID
 
-from eventsourcing.persistence import Transcoding
+from eventsourcing.domain import Snapshot
+from eventsourcing.persistence import EventStore, Transcoding
+from eventsourcing.utils import get_topic
 
+from engine.canonical import canonical_json
 from engine.sla import Phase, SlaTerms, SlaTimer
 
 SNAPSHOT_INTERVAL = 100
@@ -53,3 +64,106 @@ class SlaTimerAsDict(Transcoding):
             warnings_recorded=list(data["warnings_recorded"]),
             breach_recorded=data["breach_recorded"],
         )
+
+
+# ---------------------------------------------------------------------- verified snapshots
+
+
+def state_digest(state: Mapping[str, Any]) -> str:
+    """SHA-256 over the canonical JSON of an aggregate's snapshot state."""
+    return hashlib.sha256(canonical_json(_plain(dict(state)))).hexdigest()
+
+
+def _plain(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int):
+        return value
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    return repr(value)
+
+
+@dataclass(frozen=True)
+class TicketSnapshot(Snapshot):
+    """A ticket's state at a version, with the digest of that state.
+
+    The state records ``head_hash``: the hash of the event it summarises. A read uses the
+    snapshot only when its state still has its digest and that event still has that hash
+    (:class:`VerifiedSnapshots`); ``verify`` replays the events and compares the whole state.
+    """
+
+    digest: str
+
+    @classmethod
+    def take(cls, aggregate: Any) -> Self:
+        state = snapshot_state(aggregate)
+        return cls(
+            originator_id=aggregate.id,
+            originator_version=aggregate.version,
+            timestamp=cls.create_timestamp(),
+            topic=get_topic(type(aggregate)),
+            state=state,
+            digest=state_digest(state),
+        )
+
+
+def snapshot_state(aggregate: Any) -> dict[str, Any]:
+    """An aggregate's state as a snapshot records it."""
+    state = dict(vars(aggregate))
+    class_version = getattr(type(aggregate), "class_version", 1)
+    if class_version > 1:
+        state["class_version"] = class_version
+    for private in ("_id", "_version", "_pending_events"):
+        state.pop(private, None)
+    return state
+
+
+def snapshot_problem(snapshot: Any, event: Any) -> str | None:
+    """Why ``snapshot`` must not be used (None: it may), given the event at its version."""
+    if not isinstance(snapshot, TicketSnapshot):
+        return "taken before snapshots were verified"
+    if state_digest(snapshot.state) != snapshot.digest:
+        return "its state does not match its digest (edited after it was taken)"
+    if event is None or getattr(event, "hash", None) != snapshot.state.get("head_hash"):
+        return "it does not summarise the event stored at its version"
+    return None
+
+
+IgnoredSnapshot = Callable[[UUID, int, str], None]
+
+
+class VerifiedSnapshots:
+    """The snapshot store a repository reads through: a snapshot that fails
+    :func:`snapshot_problem` is skipped (the ticket is rebuilt from its events) and
+    ``on_ignored(stream, version, why)`` is told."""
+
+    def __init__(
+        self, snapshots: EventStore[UUID], events: EventStore[UUID], on_ignored: IgnoredSnapshot
+    ) -> None:
+        self._snapshots = snapshots
+        self._events = events
+        self._on_ignored = on_ignored
+
+    def put(self, *args: Any, **kwargs: Any) -> Any:
+        return self._snapshots.put(*args, **kwargs)
+
+    def get(self, originator_id: UUID, **options: Any) -> Iterator[Any]:
+        for snapshot in self._snapshots.get(originator_id, **options):
+            version = snapshot.originator_version
+            event = next(iter(self._events.get(originator_id, gt=version - 1, lte=version)), None)
+            why = snapshot_problem(snapshot, event)
+            if why is None:
+                yield snapshot
+            else:
+                self._on_ignored(originator_id, version, why)

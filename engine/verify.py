@@ -16,25 +16,30 @@ ok                broken      *missing* event(s) before it, or *reordered* if it
 ================  ==========  ===========================================================
 
 A second chain runs over the whole log in position order (:func:`engine.audit.chain_step`,
-over the *recomputed* hashes); its head is printed as ``<position>:<hash>`` and a checkpoint
-noted earlier must still be on it.
+over the hashes the events carry, as a reader of an export computes it); its head is printed
+as ``<position>:<hash>``, and heads noted earlier (checkpoints) must still be on it. Every
+snapshot is compared with the state its events produce.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from uuid import UUID
 
-from eventsourcing.persistence import ApplicationRecorder, Mapper
+from eventsourcing.persistence import ApplicationRecorder, EventStore, Mapper
 
 from engine.audit import GENESIS, chain_step
 from engine.envelope import stored_line
 from engine.hashformat import line_hash
+from engine.snapshots import TicketSnapshot, snapshot_problem, snapshot_state, state_digest
 
-Verdict = Literal["altered", "missing", "inserted", "reordered", "undecodable", "checkpoint"]
+Verdict = Literal[
+    "altered", "missing", "inserted", "reordered", "undecodable", "checkpoint", "snapshot"
+]
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,29 @@ class Problem:
         return f"{self.kind}: {where}: {self.detail}"
 
 
+@dataclass(frozen=True)
+class CheckpointResult:
+    """A head noted earlier, and whether the log still has it at that position."""
+
+    position: int
+    noted: str
+    found: str
+    source: str = ""
+
+    @property
+    def confirmed(self) -> bool:
+        return self.noted == self.found
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "position": self.position,
+            "head": self.noted,
+            "found": self.found,
+            "confirmed": self.confirmed,
+            "source": self.source,
+        }
+
+
 @dataclass
 class VerifyReport:
     events: int = 0
@@ -63,18 +91,34 @@ class VerifyReport:
     head: str = f"0:{GENESIS}"
     problems: list[Problem] = field(default_factory=list)
     checkpoint: str | None = None
+    checkpoints: list[CheckpointResult] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
+    def rewritten_between(self) -> tuple[int, int] | None:
+        """(after, up to): the positions a rewrite lies in, narrowed by the checkpoints —
+        after the last one confirmed before the first refuted one, up to that one."""
+        results = sorted(self.checkpoints, key=lambda r: r.position)
+        refuted = next((r for r in results if not r.confirmed), None)
+        if refuted is None:
+            return None
+        confirmed = [r.position for r in results if r.confirmed and r.position < refuted.position]
+        return (max(confirmed) if confirmed else 0), refuted.position
+
     def as_dict(self) -> dict[str, Any]:
+        between = self.rewritten_between()
         return {
             "ok": self.ok,
             "events": self.events,
             "streams": self.streams,
             "head": self.head,
             "checkpoint": self.checkpoint,
+            "checkpoints": [result.as_dict() for result in self.checkpoints],
+            "rewritten_between": None
+            if between is None
+            else {"after": between[0], "up_to": between[1]},
             "problems": [
                 {
                     "kind": p.kind,
@@ -116,45 +160,108 @@ def parse_checkpoint(text: str) -> tuple[int, str]:
     return int(position), digest.lower()
 
 
-class Verifier:
-    """Feed it the log in position order (:meth:`add`), then call :meth:`finish`."""
+Noted = tuple[int, str, str]  # (position, head, where it came from)
 
-    def __init__(self, checkpoint: str | None = None) -> None:
+
+class Verifier:
+    """Feed it the log in position order (:meth:`add`), then call :meth:`finish`.
+
+    Memory stays flat however long the log is: the first pass keeps, per stream, only its
+    tip (the last version and hash), which is all a sound stream needs; a stream whose
+    next event does not follow its tip is marked damaged. Only when some are, a second pass
+    (:meth:`needs_detail`, :meth:`collect`) gathers those streams' events to say exactly what
+    was done to them.
+
+    ``checkpoints`` are heads noted earlier, ``(position, head, source)``: the head at P is
+    the log's head after its last event at or before P, so a checkpoint also holds across
+    gaps in the positions and refutes a log that was cut short. The log-wide chain runs over
+    the hashes the events carry, as an export's reader computes it.
+    """
+
+    def __init__(self, checkpoint: str | None = None, checkpoints: Sequence[Noted] = ()) -> None:
         self.report = VerifyReport(checkpoint=checkpoint)
-        self._checkpoint = parse_checkpoint(checkpoint) if checkpoint else None
-        self._checkpoint_seen = False
+        noted = list(checkpoints)
+        if checkpoint:
+            position, digest = parse_checkpoint(checkpoint)
+            noted.append((position, digest, "--checkpoint"))
+        self._pending = sorted(noted, key=lambda item: item[0])
         self._head = GENESIS
+        self._tips: dict[UUID, tuple[int, str]] = {}
+        self._damaged: set[UUID] = set()
         self._streams: dict[UUID, list[_Row]] = defaultdict(list)
         self._names: dict[UUID, str] = {}
 
-    def add(
-        self, position: int, stream: UUID, version: int, line: dict[str, Any] | None, raw: object
-    ) -> None:
-        """One stored event as its export line (None if the record could not be read)."""
+    @staticmethod
+    def _row(position: int, version: int, line: dict[str, Any] | None, raw: object) -> _Row:
         payload = raw if isinstance(raw, bytes) else repr(raw).encode()
         recomputed = hashlib.sha256(payload).hexdigest()
         if line is not None:
             try:
                 recomputed = line_hash(line)
+                if not isinstance(line["hash"], str) or not isinstance(line["prev_hash"], str):
+                    raise TypeError("hash and prev_hash must be strings")  # noqa: TRY301
             except (KeyError, TypeError, ValueError):
                 line = None  # not the shape of an event of any format
-        if line is not None:
-            self._names.setdefault(stream, str(line["ticket"]))
-        self._streams[stream].append(_Row(position, version, line, recomputed))
-        self._head = chain_step(self._head, position, recomputed)
+        return _Row(position, version, line, recomputed)
+
+    def add(
+        self, position: int, stream: UUID, version: int, line: dict[str, Any] | None, raw: object
+    ) -> None:
+        """One stored event as its export line (None if the record could not be read)."""
+        row = self._row(position, version, line, raw)
+        if row.line is not None:
+            self._names.setdefault(stream, str(row.line["ticket"]))
+        tip = self._tips.get(stream)
+        expected = (0, GENESIS) if tip is None else tip
+        sound = row.content_ok and row.prev_hash == expected[1] and version == expected[0] + 1
+        if not sound:
+            self._damaged.add(stream)
+        carried = row.stored_hash if row.stored_hash is not None else row.digest
+        self._tips[stream] = (version, carried)
+        self._settle_checkpoints(before=position)
+        self._head = chain_step(self._head, position, carried)
         self.report.events += 1
         self.report.head = f"{position}:{self._head}"
-        if self._checkpoint is not None and position == self._checkpoint[0]:
-            self._checkpoint_seen = True
-            if self._head != self._checkpoint[1]:
+
+    def needs_detail(self, stream: UUID) -> bool:
+        """Whether the second pass must gather this stream's events (it is damaged)."""
+        return stream in self._damaged
+
+    def collect(
+        self, position: int, stream: UUID, version: int, line: dict[str, Any] | None, raw: object
+    ) -> None:
+        """Second pass: one event of a damaged stream."""
+        self._streams[stream].append(self._row(position, version, line, raw))
+
+    def _settle_checkpoints(self, before: int | None) -> None:
+        """Compare the checkpoints at positions the log has passed with its head there."""
+        while self._pending and (before is None or self._pending[0][0] < before):
+            position, noted, source = self._pending.pop(0)
+            result = CheckpointResult(position, noted, self._head, source)
+            self.report.checkpoints.append(result)
+            if not result.confirmed:
                 self._problem(
                     "checkpoint",
                     "log",
                     position,
                     None,
-                    "the log up to this checkpoint changed since it was noted "
-                    f"(head now {self._head[:16]}…, noted {self._checkpoint[1][:16]}…)",
+                    "the log up to this position changed since its head was noted "
+                    f"(head now {self._head}, noted {noted})",
                 )
+
+    def streams(self) -> list[UUID]:
+        """Every stream seen so far."""
+        return list(self._tips)
+
+    @property
+    def damaged(self) -> bool:
+        return bool(self._damaged)
+
+    def snapshot_problem(self, stream: UUID, version: int, why: str) -> None:
+        """A snapshot of ``stream`` at ``version`` that does not match its events."""
+        self._problem(
+            "snapshot", self._names.get(stream, str(stream)), None, version, f"snapshot: {why}"
+        )
 
     def _problem(
         self, kind: Verdict, ticket: str, position: int | None, version: int | None, detail: str
@@ -162,17 +269,10 @@ class Verifier:
         self.report.problems.append(Problem(kind, ticket, position, version, detail))
 
     def finish(self) -> VerifyReport:
-        if self._checkpoint is not None and not self._checkpoint_seen:
-            self._problem(
-                "checkpoint",
-                "log",
-                self._checkpoint[0],
-                None,
-                "the checkpoint's position is no longer in the log",
-            )
+        self._settle_checkpoints(before=None)
         for stream, rows in self._streams.items():
             self._check_stream(self._names.get(stream, str(stream)), rows)
-        self.report.streams = len(self._streams)
+        self.report.streams = len(self._tips)
         self.report.problems.sort(key=lambda p: (p.position or 0, p.ticket))
         return self.report
 
@@ -311,14 +411,35 @@ def verify_log(
     checkpoint: str | None = None,
     *,
     page: int = 1000,
+    snapshots: EventStore[UUID] | None = None,
+    events: EventStore[UUID] | None = None,
+    checkpoints: Sequence[Noted] = (),
 ) -> VerifyReport:
-    """Recompute every chain of a store from its stored records, paging through its log.
+    """Recompute every chain of a store from its stored records, paging through its log,
+    then check every snapshot against the state its events produce.
 
     Records are read as export lines (:func:`engine.envelope.stored_line`), not as domain
     objects: a record whose class is gone, or whose shape no event has, is reported, never a
     crash.
     """
-    verifier = Verifier(checkpoint)
+    verifier = Verifier(checkpoint, checkpoints)
+    for position, stream, version, line, raw in _records(recorder, mapper, page):
+        verifier.add(position, stream, version, line, raw)
+    if verifier.damaged:
+        for position, stream, version, line, raw in _records(recorder, mapper, page):
+            if verifier.needs_detail(stream):
+                verifier.collect(position, stream, version, line, raw)
+    if snapshots is not None and events is not None:
+        for stream in verifier.streams():
+            for problem in check_snapshots(snapshots, events, stream):
+                verifier.snapshot_problem(stream, *problem)
+    return verifier.finish()
+
+
+def _records(
+    recorder: ApplicationRecorder, mapper: Mapper[UUID], page: int
+) -> Iterator[tuple[int, UUID, int, dict[str, Any] | None, object]]:
+    """(position, stream, version, export line or None, raw state) of every stored record."""
     decode = mapper.transcoder.decode
     start = 0
     while True:
@@ -326,17 +447,16 @@ def verify_log(
         for notification in notifications:
             line: dict[str, Any] | None
             try:
-                state = decode(notification.state)
                 line = stored_line(
                     notification.topic,
-                    state,
+                    decode(notification.state),
                     position=notification.id,
                     version=notification.originator_version,
                     stream_id=notification.originator_id,
                 )
             except Exception:  # noqa: BLE001 - any unreadable record is tampering evidence
                 line = None
-            verifier.add(
+            yield (
                 notification.id,
                 UUID(str(notification.originator_id)),
                 notification.originator_version,
@@ -344,5 +464,39 @@ def verify_log(
                 notification.state,
             )
         if len(notifications) < page:
-            return verifier.finish()
+            return
         start = notifications[-1].id
+
+
+def check_snapshots(
+    snapshots: EventStore[UUID], events: EventStore[UUID], stream: UUID
+) -> Iterator[tuple[int, str]]:
+    """(version, why) of each snapshot of ``stream`` that does not equal the state its
+    events produce, or that a read would not use."""
+    try:
+        found = list(snapshots.get(stream))
+    except Exception:  # noqa: BLE001 - an unreadable snapshot is a finding, not a crash
+        yield 0, "a snapshot of this stream cannot be read"
+        return
+    for snapshot in found:
+        version = snapshot.originator_version
+        state: Any = None
+        try:
+            for event in events.get(stream, lte=version):
+                state = event.mutate(state)  # type: ignore[attr-defined]
+        except Exception:  # noqa: BLE001, S112 - the events' own problems are reported already
+            continue
+        if state is None:
+            yield version, "there is no event at its version"
+        elif isinstance(snapshot, TicketSnapshot) and (
+            state_digest(snapshot.state) != state_digest(snapshot_state(state))
+        ):
+            yield version, "its state is not the state its events produce (edited snapshot)"
+        else:
+            why = snapshot_problem(snapshot, _event_at(events, stream, version))
+            if why is not None and isinstance(snapshot, TicketSnapshot):
+                yield version, why
+
+
+def _event_at(events: EventStore[UUID], stream: UUID, version: int) -> Any:
+    return next(iter(events.get(stream, gt=version - 1, lte=version)), None)

@@ -12,7 +12,9 @@ skipped, except with ``CI=true``, where they fail: CI must not go green without 
 
 from __future__ import annotations
 
+import json
 import os
+import sqlite3
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
@@ -28,7 +30,10 @@ from psycopg import sql
 from adapters.bootstrap import open_desk
 from engine.application import CommandResult, Desk
 from engine.clock import SimulatedClock
+from engine.envelope import stored_line
 from engine.errors import DeskLedgerError
+from engine.hashformat import line_hash
+from engine.ids import ticket_id
 
 START = datetime(2026, 3, 2, 8, 55, tzinfo=UTC)
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
@@ -210,3 +215,43 @@ def format1_url(tmp_path: Path) -> str:
     copy = tmp_path / "format1.db"
     copy.write_bytes(FORMAT_1_STORE.read_bytes())
     return f"sqlite:///{copy.resolve()}"
+
+
+def rehash_rewrite(
+    path: Path, ref: str, version: int, change: Callable[[dict[str, Any]], None]
+) -> None:
+    """Edit one event and recompute its hash and every later link of its ticket's chain, as
+    someone with write access who read docs/hash-format.md would: per-ticket chains stay
+    valid, only the log-wide head changes."""
+    desk = open_desk(f"sqlite:///{path}")
+    decode = desk.mapper.transcoder.decode
+    with sqlite3.connect(path) as db:
+        rows = db.execute(
+            "SELECT rowid, originator_version, topic, state FROM stored_events "
+            "WHERE originator_id = ? ORDER BY originator_version",
+            (ticket_id(ref).hex,),
+        ).fetchall()
+        previous: str | None = None
+        for rowid, stream_version, topic, raw in rows:
+            state = json.loads(raw)
+            if stream_version == version:
+                change(state)
+            if previous is not None:
+                state["prev_hash"] = previous
+            if stream_version >= version:
+                line = stored_line(
+                    topic,
+                    decode(json.dumps(state).encode()),
+                    position=rowid,
+                    version=stream_version,
+                    stream_id=ticket_id(ref),
+                )
+                state["hash"] = previous = line_hash(line)
+                db.execute(
+                    "UPDATE stored_events SET state = ? WHERE rowid = ?",
+                    (json.dumps(state).encode(), rowid),
+                )
+            else:
+                previous = state["hash"]
+    db.close()
+    desk.close()

@@ -30,6 +30,7 @@ from adapters.nats.server import EmbeddedNatsServer
 from adapters.nats.stream import stream_head
 from engine.application import Desk
 from engine.audit import GENESIS, chain_step
+from tests.conftest import rehash_rewrite
 from tests.test_nats import (
     Stored,
     assert_stream_equals_log,
@@ -223,26 +224,23 @@ async def test_recorder_appends_each_head_once_to_an_auditors_json_lines_file(
 async def test_an_alteration_after_anchoring_is_caught_against_the_anchored_head(
     nats_server: EmbeddedNatsServer, sqlite_desk: Desk, tmp_path: Path
 ) -> None:
-    """Why anchor at all: edit an anchored event in the SQLite file, and verify against
-    the head NATS kept reports the log changed up to that checkpoint."""
-    import sqlite3  # noqa: PLC0415
-
+    """Why anchor at all: rewrite an anchored event in the SQLite file and re-hash its
+    ticket's chain, so plain verify passes; verify against the head NATS kept reports the
+    log changed up to that checkpoint."""
     comments(sqlite_desk, 30)
     await relay(sqlite_desk, nats_server.url).run_once()
     [anchor] = await fetch_anchored_heads(nats_server.url, sqlite_desk.store_id())
-    database = tmp_path / "deskledger.db"
-    with sqlite3.connect(database) as db:
-        (raw,) = db.execute("SELECT state FROM stored_events WHERE rowid = 5").fetchone()
-        state = json.loads(raw)
-        state["text"] = "nothing to see here"
-        db.execute(
-            "UPDATE stored_events SET state = ? WHERE rowid = 5", (json.dumps(state).encode(),)
-        )
-    db.close()
+    [fifth] = [logged.event for logged in sqlite_desk.read_log() if logged.position == 5]
+    ref, version = fifth.ref, fifth.originator_version
 
+    def rewrite(state: dict[str, Any]) -> None:
+        state["text"] = "nothing to see here"
+
+    rehash_rewrite(tmp_path / "deskledger.db", ref, version, rewrite)
     before = sqlite_desk.verify()
     report = sqlite_desk.verify(f"{anchor.position}:{anchor.head}")
 
     assert 30 == anchor.position
-    assert "checkpoint" in {problem.kind for problem in report.problems}
+    assert before.ok
+    assert ["checkpoint"] == [problem.kind for problem in report.problems]
     assert before.head != f"{anchor.position}:{anchor.head}"

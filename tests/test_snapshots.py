@@ -1,16 +1,21 @@
 """Snapshots (eventsourcing's) only speed up loading: a ticket loaded from a snapshot plus
-later events equals the ticket replayed from all its events, on every durable store."""
+later events equals the ticket replayed from all its events, on every durable store; and a
+snapshot is a cache, never evidence: an edited one is never read and verify reports it."""
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from engine.application import Desk
 from engine.clock import SimulatedClock
-from engine.snapshots import SNAPSHOT_INTERVAL
+from engine.snapshots import SNAPSHOT_INTERVAL, state_digest
 from engine.ticket import Ticket
+from projections.queries import Queries
+from projections.views import open_views
 
 
 def _state(ticket: Any) -> dict[str, Any]:
@@ -53,3 +58,72 @@ def test_ticket_loaded_from_a_snapshot_equals_its_replay(
     assert _state(replayed) == _state(loaded)
     assert loaded.version == SNAPSHOT_INTERVAL + 12  # opened, SLA timer, then the steps
     assert fresh.verify().ok
+
+
+# ---------------------------------------------------------------------- forged snapshots
+
+
+def _long_ticket(desk: Desk, clock: SimulatedClock) -> None:
+    desk.execute(
+        "open",
+        {"ref": "INC1", "title": "Printer", "caller": "c", "impact": 2, "urgency": 2},
+        actor="a",
+    )
+    for step in range(SNAPSHOT_INTERVAL + 4):
+        clock.advance(timedelta(minutes=1))
+        desk.execute("comment", {"ref": "INC1", "text": f"note {step}"}, actor="a")
+
+
+def _edit_snapshot(path: str, change: Callable[[dict[str, Any]], None]) -> None:
+    """Rewrite the snapshot's stored JSON with ``change`` applied to it."""
+    with sqlite3.connect(path) as db:
+        (state,) = db.execute("SELECT state FROM stored_snapshots").fetchone()
+        snapshot = json.loads(state)
+        change(snapshot)
+        db.execute("UPDATE stored_snapshots SET state = ?", (json.dumps(snapshot).encode(),))
+    db.close()
+
+
+def _retitle(snapshot: dict[str, Any]) -> None:
+    snapshot["state"]["title"] = "FORGED"
+
+
+def test_an_edited_snapshot_is_reported_and_never_read(
+    sqlite_url: str, open_store: Callable[[str], Desk], clock: SimulatedClock
+) -> None:
+    """A snapshot whose state was edited (the title) fails its digest: verify reports it by
+    ticket and version, and reads — the ticket, show through the views — rebuild the ticket
+    from its events instead, telling the desk which snapshot was skipped."""
+    _long_ticket(open_store(sqlite_url), clock)
+    _edit_snapshot(sqlite_url.removeprefix("sqlite:///"), _retitle)
+    fresh = open_store(sqlite_url)
+    report = fresh.verify()
+    assert [(p.kind, p.ticket, p.version) for p in report.problems] == [
+        ("snapshot", "INC1", SNAPSHOT_INTERVAL)
+    ]
+    assert fresh.get_ticket("INC1").title == "Printer"
+    assert [
+        (version, "digest" if "digest" in why else why)
+        for _, version, why in fresh.ignored_snapshots
+    ] == [(SNAPSHOT_INTERVAL, "digest")]
+    assert Queries(open_views(fresh)).ticket("INC1")["title"] == "Printer"
+
+
+def test_a_snapshot_forged_with_a_fresh_digest_is_caught_by_verify(
+    sqlite_url: str, open_store: Callable[[str], Desk], clock: SimulatedClock
+) -> None:
+    """A forger who recomputes the digest passes the read's cheap check; verify replays the
+    events and reports that the snapshot is not the state they produce."""
+    _long_ticket(open_store(sqlite_url), clock)
+
+    def forge(snapshot: dict[str, Any]) -> None:
+        _retitle(snapshot)
+        decoded = open_store(sqlite_url).mapper.transcoder.decode(json.dumps(snapshot).encode())
+        snapshot["digest"] = state_digest(decoded["state"])
+
+    _edit_snapshot(sqlite_url.removeprefix("sqlite:///"), forge)
+    problems = open_store(sqlite_url).verify().problems
+    assert [(p.kind, p.ticket, p.version) for p in problems] == [
+        ("snapshot", "INC1", SNAPSHOT_INTERVAL)
+    ]
+    assert "not the state its events produce" in problems[0].detail

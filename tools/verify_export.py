@@ -216,13 +216,35 @@ class Verifier:
             why = f"the log up to it changed since it was taken (head there now {self.head})"
             self.verdicts.append((position, head, "" if head == self.head else why))
 
-    def finish(self) -> int:
-        for s in self.streams.values():
+    def copies(self, path: str) -> dict[tuple[str, str], int]:
+        """Second read of the file, only when some line waits for an event that never came:
+        (stream, hash) -> first position of every line of those streams, so that a replayed
+        copy of an earlier event is told apart from a line whose predecessor is missing."""
+        wanted = {sid for sid, s in self.streams.items() if s.waiting}
+        first: dict[tuple[str, str], int] = {}
+        if wanted:
+            with open(path, "rb") as export:
+                for raw in export:
+                    try:
+                        line = parse(raw)
+                    except (ValueError, RecursionError):
+                        continue
+                    if line["stream_id"] in wanted:
+                        first.setdefault((line["stream_id"], line["hash"]), line["position"])
+        return first
+
+    def finish(self, path: str) -> int:
+        first = self.copies(path)
+        for sid, s in self.streams.items():
             if s.fork:
                 self.resolve(s, onto_fork=False, end=True)
             self.settle(s, vouched=False)
             awaited = {digest for _, digest, _ in s.waiting.values()}
-            for prev, ((pos, ver), _, (tip_pos, tip_ver)) in s.waiting.items():
+            for prev, ((pos, ver), digest, (tip_pos, tip_ver)) in s.waiting.items():
+                if first.get((sid, digest), pos) < pos:
+                    why = f"a copy of the event at position {first[(sid, digest)]}"
+                    self.report("inserted", s, (pos, ver), why)
+                    continue
                 if prev in awaited:
                     continue  # it follows another cut-off line: the first of a run is told
                 gap = f"versions {tip_ver + 1} to {ver - 1} are absent"
@@ -300,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if signed:
         print(f"note: {signed} checkpoint signature(s) not checked here; see docs/hash-format.md")
-    return verifier.finish()
+    return verifier.finish(args.export)
 
 
 if __name__ == "__main__":

@@ -170,10 +170,43 @@ def build_parser() -> Parser:
     export.set_defaults(handler="adapters.cli.reads:export")
 
     verify = sub.add_parser(
-        "verify", help="check every hash chain; exit 1 on any problem", parents=[common]
+        "verify",
+        help="check every hash chain, snapshot and checkpoint; exit 1 on any problem",
+        parents=[common],
     )
-    verify.add_argument("--checkpoint", help="a chain head noted earlier: <position>:<hash>")
-    verify.set_defaults(handler="adapters.cli.reads:verify")
+    verify.add_argument(
+        "--checkpoint",
+        action="append",
+        metavar="POS:HASH|FILE",
+        help="a head noted earlier, or a file of checkpoint statements (repeatable)",
+    )
+    verify.add_argument(
+        "--key", metavar="PUBLIC_KEY", help="accept only statements signed with this key"
+    )
+    verify.add_argument(
+        "--against-nats",
+        action="store_true",
+        help="also compare with every head the relay anchored on NATS ($DESKLEDGER_NATS_URL)",
+    )
+    verify.add_argument("--nats-url", help=NATS_HELP)
+    verify.set_defaults(handler="adapters.cli.evidence:verify")
+
+    keygen = sub.add_parser(
+        "keygen", help="make an Ed25519 key pair to sign checkpoints", parents=[common]
+    )
+    keygen.add_argument(
+        "--out", required=True, metavar="NAME", help="writes NAME.key (secret) and NAME.pub"
+    )
+    keygen.set_defaults(handler="adapters.cli.evidence:keygen")
+
+    checkpoint = sub.add_parser(
+        "checkpoint",
+        help="state (and sign) the log's position and chain head for an auditor",
+        parents=[common],
+    )
+    checkpoint.add_argument("--sign", metavar="KEY", help="sign with this private key (keygen)")
+    checkpoint.add_argument("--out", metavar="FILE", help="append the statement to this file")
+    checkpoint.set_defaults(handler="adapters.cli.evidence:checkpoint")
 
     advance = sub.add_parser(
         "advance", help="clock tick: record SLA milestones and auto-closes due up to T",

@@ -12,7 +12,7 @@ from typing import IO, Any
 
 from adapters.cli import render
 from adapters.cli.args import optional_instant, read_yaml
-from adapters.cli.errors import EXIT_CHECK_FAILED, EXIT_OK, UsageError
+from adapters.cli.errors import EXIT_OK, UsageError
 from adapters.settings import Settings
 
 TICKET_COLUMNS = (
@@ -285,26 +285,6 @@ def export(args: argparse.Namespace, settings: Settings) -> int:
     if args.output:
         sys.stderr.write(f"exported {count} events to {render.safe(args.output)}\n")
     return EXIT_OK
-
-
-def verify(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.bootstrap import open_desk  # noqa: PLC0415
-
-    try:
-        report = open_desk(settings).verify(checkpoint=args.checkpoint)
-    except ValueError as error:
-        raise UsageError(f"--checkpoint: {error}") from None
-    if args.json:
-        render.emit_json(report.as_dict())
-    else:
-        for problem in report.problems:
-            render.line(str(problem), "red")
-        status = "OK" if report.ok else f"FAILED ({len(report.problems)} problems)"
-        render.line(
-            f"verify: {status} — {report.events} events in {report.streams} streams; "
-            f"chain head {report.head}"
-        )
-    return EXIT_OK if report.ok else EXIT_CHECK_FAILED
 
 
 def advance(args: argparse.Namespace, settings: Settings) -> int:

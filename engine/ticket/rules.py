@@ -17,6 +17,7 @@ from engine.errors import CommandValidationError, InvalidTransitionError, NotPer
 from engine.ids import ticket_id
 from engine.lifecycle import FINAL_STATES, Action, after_assignment, check, resumes_on_reply
 from engine.sla import Milestone, SlaTerms
+from engine.snapshots import TicketSnapshot
 from engine.ticket import facts as ev
 from engine.ticket.facts import TicketFacts
 from engine.vocabulary import Channel, HoldReason, TicketKind, TicketState, Visibility, values
@@ -57,6 +58,8 @@ def _check_choice(
 
 class Ticket(TicketFacts):
     """An incident or service request, identified by its ref."""
+
+    Snapshot = TicketSnapshot  # type: ignore[assignment]  # a Snapshot with a digest
 
     # ------------------------------------------------------------------ opening
 
