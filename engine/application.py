@@ -44,6 +44,7 @@ from engine.policy_registry import PolicyRegistry
 from engine.policy_versions import PolicyVersions
 from engine.queries import TicketQueries
 from engine.sla import TimerStatus
+from engine.sla_explain import Explanation
 from engine.sla_monitor import SYSTEM_ACTOR, SlaMonitor
 from engine.snapshots import SNAPSHOT_INTERVAL, PhaseAsDict, SlaTimerAsDict, VerifiedSnapshots
 from engine.ticket import Ticket, TicketEvent, TicketOpened
@@ -115,6 +116,7 @@ class Desk(Application[UUID]):
             monitor=self.monitor,
             clock=self.clock,
             refs=self._refs,
+            policy=self._policy_lookup,
         )
 
     # ------------------------------------------------------------------ units of work
@@ -385,6 +387,10 @@ class Desk(Application[UUID]):
 
     def view(self, ref: str, *, as_of: datetime | None = None) -> dict[str, Any]:
         return self.queries.view(ref, as_of=as_of)
+
+    def explain_sla(self, ref: str, *, as_of: datetime | None = None) -> list[Explanation]:
+        """Every SLA timer of ``ref`` with what its verdict rests on."""
+        return self.queries.explain(ref, as_of=as_of)
 
     def refs(self) -> list[str]:
         return self.queries.refs()

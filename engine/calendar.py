@@ -339,6 +339,24 @@ class BusinessCalendar:
         total += self._week(last_index).before(last)
         return total * _ONE_US
 
+    def working_periods(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+        """The working periods between two instants, clipped to them, in time order: what
+        :meth:`elapsed` adds up (their durations sum to it exactly)."""
+        first = _to_us(start, "start")
+        last = _to_us(end, "end")
+        if last <= first:
+            return []
+        if self._always:
+            return [(_from_us(first), _from_us(last))]
+        periods: list[tuple[datetime, datetime]] = []
+        for index in range(_week_index(first), _week_index(last) + 1):
+            week = self._week(index)
+            for period_start, period_end in zip(week.starts, week.ends, strict=True):
+                clipped_start, clipped_end = max(period_start, first), min(period_end, last)
+                if clipped_start < clipped_end:
+                    periods.append((_from_us(clipped_start), _from_us(clipped_end)))
+        return periods
+
     def _weeks_total(self, low: int, high: int) -> int:
         """Business microseconds of the whole weeks ``low`` .. ``high - 1`` (prefix sums)."""
         if high <= low:

@@ -22,7 +22,8 @@ from engine.ids import ticket_id
 from engine.loading import history, load
 from engine.policy import Policy, parse_policy
 from engine.sla import TimerStatus
-from engine.sla_monitor import SlaMonitor
+from engine.sla_explain import Explanation, explain
+from engine.sla_monitor import PolicyLookup, SlaMonitor
 from engine.ticket import Ticket, TicketEvent
 from engine.views import ticket_view
 from engine.whatif import WhatIfReport, what_if
@@ -41,10 +42,12 @@ class TicketQueries:
         monitor: SlaMonitor,
         clock: Clock,
         refs: RefReader,
+        policy: PolicyLookup,
     ) -> None:
         self._repository = repository
         self._events = events
         self._monitor = monitor
+        self._policy = policy
         self._clock = clock
         self._refs = refs
 
@@ -76,6 +79,18 @@ class TicketQueries:
     def sla_status(self, ticket: Ticket, at: datetime | None = None) -> list[TimerStatus]:
         """Every SLA timer of ``ticket`` evaluated at ``at`` (default: the clock's now)."""
         return self._monitor.statuses(ticket, at if at is not None else self._clock.now())
+
+    def explain(self, ref: str, *, as_of: datetime | None = None) -> list[Explanation]:
+        """Every SLA timer of ``ref`` with what its verdict rests on (see engine.sla_explain)."""
+        ticket = self.get_ticket(ref, as_of=as_of)
+        at = as_of if as_of is not None else self._clock.now()
+        explained = []
+        for timer in ticket.sla_timers:
+            policy = self._policy(timer.policy_version)
+            definition = policy.calendars.get(timer.calendar, {})
+            calendar = self._monitor.calendar(timer.policy_version, timer.calendar)
+            explained.append(explain(timer, ticket.phases, calendar, definition, at))
+        return explained
 
     def view(self, ref: str, *, as_of: datetime | None = None) -> dict[str, Any]:
         """A ticket's §9 fields (now, or as of an instant), with ``made_sla`` evaluated."""

@@ -76,6 +76,10 @@ class SlaMonitor:
                 )
         self.record_milestones(ticket, stamp.occurred_at)
 
+    def calendar(self, version: int, name: str) -> BusinessCalendar:
+        """The calendar ``name`` of policy ``version`` (pinned holidays)."""
+        return self._calendar(version, name)
+
     def statuses(self, ticket: Ticket, at: datetime) -> list[TimerStatus]:
         """Every timer of ``ticket`` evaluated at ``at`` on its pinned calendar."""
         return [

@@ -106,7 +106,10 @@ class Queries:
         rows = self.views.tickets.select(["ref = :ref"], {"ref": ref}, at=at, limit=1)
         if not rows:
             raise TicketNotFoundError(ref)
-        return ticket_json(rows[0], to_us(moment) or 0)
+        found = ticket_json(rows[0], to_us(moment) or 0)
+        timers = [t for t in self.views.tickets.timers([ref], at=at) if t["stage"] != "canceled"]
+        found["sla_applied"] = bool(timers)
+        return found
 
     def tickets(
         self,

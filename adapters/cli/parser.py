@@ -155,6 +155,11 @@ def build_parser() -> Parser:
     sla.add_argument("ref", nargs="?", help="the ticket's ref (default: every ticket)")
     _read_options(sla)
     sla.add_argument("--what-if", metavar="POLICY", help="re-score history under this policy")
+    sla.add_argument(
+        "--explain",
+        action="store_true",
+        help="for one ticket: the calendar, periods counted, pauses and arithmetic of each timer",
+    )
     sla.add_argument("--from", dest="opened_from", metavar="T", help="what-if: opened from T")
     sla.add_argument("--to", dest="opened_to", metavar="T", help="what-if: opened before T")
     sla.set_defaults(handler="adapters.cli.reads:sla")

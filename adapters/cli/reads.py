@@ -65,8 +65,11 @@ def show(args: argparse.Namespace, settings: Settings) -> int:
     ticket = _queries(settings).ticket(args.ref, as_of=as_of)
     if args.json:
         render.emit_json(ticket)
-    else:
-        render.show(render.pairs(_title(args.ref, as_of), ticket.items()))
+        return EXIT_OK
+    rows = [(key, _cell(value)) for key, value in ticket.items() if key != "sla_applied"]
+    if not ticket["sla_applied"]:
+        rows.append(("SLA", f"no SLA applied (policy version {ticket['policy_version']})"))
+    render.show(render.pairs(_title(args.ref, as_of), rows))
     return EXIT_OK
 
 
@@ -136,6 +139,8 @@ def sla(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.what_if:
         return what_if(args, settings)
+    if args.explain:
+        return explain(args, settings)
     as_of = _as_of(args)
     rows = _queries(settings).sla(args.ref, as_of=as_of)
     if args.json:
@@ -161,6 +166,72 @@ def sla(args: argparse.Namespace, settings: Settings) -> int:
         )
     )
     return EXIT_OK
+
+
+def explain(args: argparse.Namespace, settings: Settings) -> int:
+    """Each timer of one ticket with what its verdict rests on, to redo by hand."""
+    from adapters.bootstrap import open_desk  # noqa: PLC0415
+
+    if not args.ref:
+        raise UsageError("--explain: name the ticket (deskledger sla REF --explain)")
+    as_of = _as_of(args)
+    explained = open_desk(settings).explain_sla(args.ref, as_of=as_of)
+    if args.json:
+        render.emit_json([{"ref": args.ref, **e.as_dict()} for e in explained])
+        return EXIT_OK
+    if not explained:
+        render.line(f"{args.ref}: no SLA applied")
+    for item in explained:
+        _explain_text(args.ref, item)
+    return EXIT_OK
+
+
+def _span(seconds: float) -> str:
+    from engine.durations import format_duration  # noqa: PLC0415
+
+    return format_duration(timedelta(seconds=round(seconds)))
+
+
+def _explain_text(ref: str, item: Any) -> None:
+    status = item.status
+    render.line(
+        f"{ref} · {status.name} ({status.kind}) under policy version {status.policy_version}: "
+        f"{item.verdict}",
+        "bold",
+    )
+    definition = item.calendar
+    hours = definition.get("hours")
+    if isinstance(hours, dict):
+        hours = "; ".join(f"{day} {', '.join(periods)}" for day, periods in hours.items())
+    render.line(f"  calendar {status.calendar}: {definition.get('timezone')}, hours {hours}")
+    last = item.counted[-1].end if item.counted else item.started_at
+    holidays = _holidays(definition, item.started_at.date(), last.date())
+    if holidays:
+        render.line(f"  holidays in the period: {', '.join(holidays)}")
+    render.line(f"  target {_span(status.target_seconds)}, from {item.started_at.isoformat()}")
+    for interval in item.paused:
+        render.line(f"  paused   {interval.start.isoformat()} → {interval.end.isoformat()}")
+        render.line(f"           on hold {interval.note}: not counted")
+    for interval in item.excluded:
+        render.line(f"  resolved {interval.start.isoformat()} → {interval.end.isoformat()}")
+        render.line("           not counted")
+    for interval in item.counted:
+        render.line(
+            f"  counted  {interval.start.isoformat()} → {interval.end.isoformat()} "
+            f"= {_span(interval.seconds)}"
+        )
+    total = sum(interval.seconds for interval in item.counted)
+    due = status.due_at.isoformat() if status.due_at else "-"
+    render.line(f"  elapsed  {_span(total)} of {_span(status.target_seconds)}; due {due}")
+
+
+def _holidays(definition: dict[str, Any], first: Any, last: Any) -> list[str]:
+    """The calendar's holidays from ``first`` to ``last`` (dates, pinned country holidays)."""
+    found: set[str] = set()
+    for entry in definition.get("holidays") or []:
+        dates = [entry] if isinstance(entry, str) else (entry.get("pinned") or {}).get("dates", [])
+        found.update(d for d in dates if first.isoformat() <= d <= last.isoformat())
+    return sorted(found)
 
 
 def what_if(args: argparse.Namespace, settings: Settings) -> int:
