@@ -21,6 +21,7 @@ import structlog
 import yaml
 
 from engine.application import CommandResult, Desk
+from engine.commands import COMMANDS
 from engine.durations import parse_duration
 from engine.errors import DeskLedgerError, TicketNotFoundError
 from engine.sla import TimerStatus
@@ -30,6 +31,7 @@ from engine.vocabulary import SlaStage
 log = structlog.get_logger("deskledger.scenario")
 
 _STEP_KEYS = {"at", "as", "do", "with", "command_id", "expected_version"}
+_ACTIONS = frozenset({*COMMANDS, "advance", "load_policy"})
 
 
 class ScenarioError(DeskLedgerError, ValueError):
@@ -116,6 +118,8 @@ def load_scenario(path: Path) -> dict[str, Any]:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as error:
         raise ScenarioError(path, "", f"cannot read: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise ScenarioError(path, "", f"not UTF-8 text (byte {error.start})") from None
     except yaml.YAMLError as error:
         raise ScenarioError(path, "", f"invalid YAML: {error}") from None
     if not isinstance(document, Mapping):
@@ -163,16 +167,14 @@ def _log_result(message: str, step: int, result: CommandResult) -> None:
     )
 
 
-def run_scenario(desk: Desk, path: Path) -> ScenarioResult:
-    """Run one scenario file against ``desk`` and check its expectations."""
-    document = load_scenario(path)
-    result = ScenarioResult(name=str(document.get("name", path.stem)), path=str(path))
-    start = _instant(document["start"], None, path, "start")
-    policy = scenario_policy(document, path)
-    if policy is not None:
-        desk.load_policy(policy, actor="scenario", at=start)
+def _checked_steps(
+    steps: list[Any], start: datetime, path: Path
+) -> list[tuple[Mapping[str, Any], datetime]]:
+    """Every step with its instant, checked before any runs: a scenario that is not well
+    formed is bad input and writes nothing."""
+    checked = []
     now = start
-    for number, step in enumerate(document["steps"], start=1):
+    for number, step in enumerate(steps, start=1):
         where = f"steps[{number}]"
         if not isinstance(step, Mapping):
             raise ScenarioError(path, where, "a step is a mapping with at, as, do, with")
@@ -181,12 +183,33 @@ def run_scenario(desk: Desk, path: Path) -> ScenarioResult:
             raise ScenarioError(path, f"{where}.{min(unknown)}", "unknown key")
         if "do" not in step:
             raise ScenarioError(path, f"{where}.do", "is required")
+        action = str(step["do"]).replace("-", "_")
+        if action not in _ACTIONS:
+            known = ", ".join(sorted(_ACTIONS))
+            raise ScenarioError(path, f"{where}.do", f"unknown command {step['do']!r} ({known})")
         at = _instant(step.get("at", now), start, path, f"{where}.at")
+        now = max(now, at)
+        checked.append((step, at))
+    return checked
+
+
+def run_scenario(desk: Desk, path: Path) -> ScenarioResult:
+    """Run one scenario file against ``desk`` and check its expectations."""
+    document = load_scenario(path)
+    result = ScenarioResult(name=str(document.get("name", path.stem)), path=str(path))
+    start = _instant(document["start"], None, path, "start")
+    policy = scenario_policy(document, path)
+    if policy is not None:
+        desk.load_policy(policy, actor="scenario", at=start)
+    steps = _checked_steps(document["steps"], start, path)
+    now = start
+    for number, (step, at) in enumerate(steps, start=1):
         now = max(now, at)
         result.steps += 1
         try:
             if step["do"] == "load_policy":
-                policy = _policy_source(step.get("with") or {}, path, f"{where}.with.policy")
+                where = f"steps[{number}].with.policy"
+                policy = _policy_source(step.get("with") or {}, path, where)
                 version = desk.load_policy(policy, actor=str(step.get("as", "")), at=at).version
                 log.info("scenario.policy_loaded", step=number, version=version)
             elif step["do"] == "advance":

@@ -22,6 +22,26 @@ class StoreUnavailableError(UnavailableError):
     """The store could not be reached or opened (exit code 3)."""
 
 
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _check_sqlite_file(url: str, file: Path) -> None:
+    """An existing store file must be a SQLite database (an empty file becomes one)."""
+    if file.is_dir():
+        raise StoreURLError(f"store {url!r}: {file} is a directory, not a database file")
+    try:
+        with file.open("rb") as handle:
+            header = handle.read(len(_SQLITE_HEADER))
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        raise StoreUnavailableError(
+            f"store {url!r}: cannot read {file}: {error.strerror}"
+        ) from None
+    if header and header != _SQLITE_HEADER:
+        raise StoreURLError(f"store {url!r}: {file} is not a SQLite database")
+
+
 def store_env(url: str) -> dict[str, str]:
     """The eventsourcing environment for a store URL."""
     parts = urlsplit(url)
@@ -35,9 +55,12 @@ def store_env(url: str) -> dict[str, str]:
             )
         path = raw[1:]  # sqlite:///x.db -> x.db ; sqlite:////abs/x.db -> /abs/x.db
         if path != ":memory:":
-            parent = Path(path).expanduser().resolve().parent
-            if not parent.is_dir():
-                raise StoreUnavailableError(f"store {url!r}: directory {parent} does not exist")
+            file = Path(path).expanduser().resolve()
+            if not file.parent.is_dir():
+                raise StoreUnavailableError(
+                    f"store {url!r}: directory {file.parent} does not exist"
+                )
+            _check_sqlite_file(url, file)
         return {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": path,

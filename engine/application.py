@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
@@ -24,7 +24,7 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder
 from eventsourcing.utils import EnvType, get_topic
 
 from engine import commands as cmd
-from engine import handlers, log
+from engine import handlers, limits, log
 from engine.calendar import BusinessCalendar
 from engine.chain import Stamp
 from engine.clock import Clock
@@ -54,6 +54,10 @@ from engine.whatif import WhatIfReport
 
 #: How often a plain command is re-tried after losing a write race before giving up.
 WRITE_ATTEMPTS = 12
+#: The instants a command may happen at: business calendars and SLA arithmetic run decades
+#: past an event, so the far ends of the datetime range are refused.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 12, 31, tzinfo=UTC)
 
 T = TypeVar("T")
 
@@ -209,6 +213,13 @@ class Desk(Application[UUID]):
     ) -> CommandResult:
         """Apply one command; raise a typed error and write nothing if it is not allowed."""
         _check_actor(actor, command.ref)
+        limits.check(
+            command.model_dump(exclude={"ref"}),
+            self.policy().text_limits(),
+            ref=command.ref,
+            actor=actor,
+            command_id=command_id,
+        )
 
         digest = cmd.command_digest(command) if command_id is not None else None
 
@@ -294,6 +305,12 @@ class Desk(Application[UUID]):
         if occurred_at.tzinfo is None:
             raise CommandValidationError(
                 "at", f"{occurred_at.isoformat()} has no UTC offset", ref=ref
+            )
+        if not EARLIEST <= occurred_at <= LATEST:
+            raise CommandValidationError(
+                "at",
+                f"{occurred_at.isoformat()} is outside the years {EARLIEST.year} to {LATEST.year}",
+                ref=ref,
             )
         return Stamp(
             occurred_at=occurred_at,

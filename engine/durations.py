@@ -7,6 +7,8 @@ from datetime import timedelta
 
 _PART = re.compile(r"(\d+)([dhms])")
 _UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+#: The longest duration a policy or scenario may give: a hundred years.
+MAX_SECONDS = 100 * 366 * 86400
 
 
 def parse_duration(text: str) -> timedelta:
@@ -27,6 +29,8 @@ def parse_duration(text: str) -> timedelta:
         position = match.end()
     if position != len(compact):
         raise ValueError(f"invalid duration {text!r}: use forms such as '90s', '4h', '1h30m'")
+    if seconds > MAX_SECONDS:
+        raise ValueError(f"duration {text!r} is longer than a hundred years")
     return timedelta(seconds=seconds)
 
 

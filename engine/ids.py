@@ -15,6 +15,8 @@ TicketRef = NewType("TicketRef", str)
 NAMESPACE = UUID("9f3c2d4e-6b1a-5c7d-8e9f-0a1b2c3d4e5f")
 
 _REF_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
+#: Names of DeskLedger's own streams and subjects, never a ticket's (any letter case).
+RESERVED_REFS = frozenset({"policy", "checkpoint"})
 
 
 def ticket_ref(value: str, field: str = "ref") -> TicketRef:
@@ -23,6 +25,10 @@ def ticket_ref(value: str, field: str = "ref") -> TicketRef:
         raise CommandValidationError(
             field,
             f"invalid ticket ref {value!r} (letters, digits, '-' or '_', starting with a letter)",
+        )
+    if value.lower() in RESERVED_REFS:
+        raise CommandValidationError(
+            field, f"{value!r} is reserved for DeskLedger's own streams; choose another ref"
         )
     return TicketRef(value)
 

@@ -8,6 +8,7 @@ version (see :mod:`engine.policy_registry`); tickets pin the version they ran un
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Mapping
@@ -19,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from engine.durations import format_duration, parse_duration
 from engine.errors import PolicyError
+from engine.limits import DEFAULT_LIMITS
 from engine.sla import SlaTerms
 from engine.vocabulary import HoldReason, SlaKind, TicketKind, values
 
@@ -112,6 +114,18 @@ class _Document(_Strict):
     calendars: dict[str, dict[str, Any]] = {}
     slas: list[_Sla] = []
     major_incidents: _MajorIncidents = _MajorIncidents()
+    limits: dict[str, int] = {}
+
+    @field_validator("limits")
+    @classmethod
+    def _valid_limits(cls, value: dict[str, int]) -> dict[str, int]:
+        for name, limit in value.items():
+            if name not in DEFAULT_LIMITS:
+                known = ", ".join(sorted(DEFAULT_LIMITS))
+                raise ValueError(f"unknown text field {name!r} (one of {known})")
+            if isinstance(limit, bool) or not 1 <= limit <= 10_000_000:
+                raise ValueError(f"{name}: a limit is 1 to 10,000,000 characters, got {limit!r}")
+        return value
 
 
 @dataclass(frozen=True)
@@ -153,6 +167,11 @@ class Policy:
     slas: tuple[SlaDefinition, ...] = ()
     declarers: frozenset[str] | None = None
     version: int = 0
+    limits: dict[str, int] = field(default_factory=dict)
+
+    def text_limits(self) -> dict[str, int]:
+        """Every text field's limit: the defaults, with this policy's own on top."""
+        return {**DEFAULT_LIMITS, **self.limits}
 
     @property
     def digest(self) -> str:
@@ -169,15 +188,7 @@ class Policy:
         return parse_policy({})
 
     def with_version(self, version: int) -> Policy:
-        return Policy(
-            document=self.document,
-            matrix=self.matrix,
-            auto_close_after=self.auto_close_after,
-            calendars=self.calendars,
-            slas=self.slas,
-            declarers=self.declarers,
-            version=version,
-        )
+        return dataclasses.replace(self, version=version)
 
 
 def _as_list(value: list[str] | str | None) -> tuple[str, ...] | None:
@@ -306,6 +317,8 @@ def parse_policy(raw: Mapping[str, Any] | None) -> Policy:
         ],
         "major_incidents": {"declarers": document.major_incidents.declarers},
     }
+    if document.limits:  # only when given: policies without it keep their digest
+        canonical["limits"] = dict(sorted(document.limits.items()))
     return Policy(
         document=canonical,
         matrix=matrix,
@@ -317,6 +330,7 @@ def parse_policy(raw: Mapping[str, Any] | None) -> Policy:
             if document.major_incidents.declarers is not None
             else None
         ),
+        limits=dict(document.limits),
     )
 
 

@@ -49,6 +49,8 @@ BIG_TITLE = "x" * 1_200_000  # over nats-server's default max_payload of 1 MB
 
 
 def open_ticket(desk: Desk, ref: str, title: str = "Printer jam") -> int:
+    if len(title) > 200:  # past the default title limit: a desk that allows it, on purpose
+        desk.load_policy({"limits": {"title": len(title)}}, actor="admin")
     result = desk.execute(
         "open",
         {"ref": ref, "title": title, "caller": "carol", "impact": 3, "urgency": 3},
@@ -132,7 +134,7 @@ async def test_following_relay_alerts_on_an_oversized_event_with_backoff_and_nev
     assert 3 <= len(alerts) <= 10, delays  # 0.05, 0.1, 0.2, 0.4, 0.4 ... not every 110 ms
     assert delays == sorted(delays)
     assert 0.4 == delays[-1]
-    assert 5 == relay.stats.position
+    assert big - 1 == relay.stats.position  # everything before the oversized event
 
 
 # ---------------------------------------------------------------------- unreadable events

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -55,7 +56,7 @@ def _failed(error: Exception, as_json: bool) -> int:
 
     if isinstance(error, DeskLedgerError):
         return report(error, as_json=as_json)
-    if isinstance(error, PersistenceError):
+    if isinstance(error, PersistenceError | sqlite3.Error):
         return report(error, as_json=as_json, code=EXIT_UNAVAILABLE)
     # A bug of ours: still one line and an exit code, with the details in the log.
     import structlog  # noqa: PLC0415

@@ -21,6 +21,8 @@ def instant(text: str, option: str) -> datetime:
             day = date.fromisoformat(value)
         except ValueError as error:
             raise UsageError(f"{option}: {text!r} is not a valid date ({error})") from None
+        if not 1900 <= day.year <= 9000:
+            raise UsageError(f"{option}: {text!r} is outside the years 1900 to 9000")
         return datetime(day.year, day.month, day.day, tzinfo=UTC)
     try:
         parsed = datetime.fromisoformat(value)
@@ -32,9 +34,11 @@ def instant(text: str, option: str) -> datetime:
     if parsed.tzinfo is None:
         raise UsageError(f"{option}: {text!r} needs a UTC offset (e.g. +00:00 or Z)")
     try:
-        parsed.astimezone(UTC)
+        moment = parsed.astimezone(UTC)
     except OverflowError:
         raise UsageError(f"{option}: {text!r} is out of range") from None
+    if not 1900 <= moment.year <= 9000:
+        raise UsageError(f"{option}: {text!r} is outside the years 1900 to 9000")
     return parsed
 
 

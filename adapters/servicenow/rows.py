@@ -262,17 +262,21 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, str], str | None]]:
                 f"{path}: not a ServiceNow incident export, missing column(s) " + ", ".join(missing)
             )
         width = len(header)
-        try:
-            for record in reader:
-                if not record:
-                    continue
-                values = dict(zip(header, record, strict=False))
-                if len(record) != width:
-                    problem = f"has {len(record)} fields, the header has {width}"
-                    yield reader.line_num, values, problem
-                    continue
-                yield reader.line_num, values, None
-        except (csv.Error, UnicodeDecodeError) as error:
-            raise ServiceNowFileError(
-                f"{path}: line {reader.line_num + 1}: cannot read the file ({error})"
-            ) from None
+        while True:
+            first_line = reader.line_num + 1  # a quoted field may span several lines
+            try:
+                record = next(reader)
+            except StopIteration:
+                return
+            except (csv.Error, UnicodeDecodeError) as error:
+                raise ServiceNowFileError(
+                    f"{path}: line {first_line}: cannot read the file ({error})"
+                ) from None
+            if not record:
+                continue
+            values = dict(zip(header, record, strict=False))
+            if len(record) != width:
+                problem = f"has {len(record)} fields, the header has {width}"
+                yield first_line, values, problem
+                continue
+            yield first_line, values, None

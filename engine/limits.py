@@ -1,0 +1,71 @@
+"""Text a user typed is bounded when stored: every text field of a command has a limit.
+
+The limits are characters, with defaults a service desk would pick (a title fits a list
+line, a comment fits a long e-mail), and a policy may change them (``limits:`` in the policy
+file, field name → limit). A command with a longer value is rejected before anything is
+written, naming the field and its limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from engine.errors import CommandValidationError
+
+#: Limits of the text fields, in characters.
+DEFAULT_LIMITS: Mapping[str, int] = {
+    "title": 200,
+    "description": 20_000,
+    "caller": 200,
+    "category": 200,
+    "subcategory": 200,
+    "service": 200,
+    "group": 200,
+    "assignee": 200,
+    "comment": 10_000,
+    "text": 10_000,
+    "code": 100,
+    "notes": 10_000,
+    "knowledge": 200,
+    "reason": 2_000,
+    "to": 200,
+    "audience": 200,
+    "message": 10_000,
+    "channel": 100,
+    "summary": 10_000,
+    "root_cause": 10_000,
+    "actions": 2_000,
+    "problem": 200,
+    "child": 64,
+    "actor": 200,
+    "command_id": 200,
+}
+#: The limit of a text field not listed above.
+FALLBACK_LIMIT = 2_000
+
+
+def check(
+    fields: Mapping[str, Any],
+    limits: Mapping[str, int],
+    *,
+    ref: str | None,
+    actor: str,
+    command_id: str | None,
+) -> None:
+    """Raise :class:`CommandValidationError` for the first text over its limit (a list's
+    items are checked one by one)."""
+    values: list[tuple[str, Any]] = [*fields.items(), ("actor", actor), ("command_id", command_id)]
+    for name, value in values:
+        items = value if isinstance(value, list) else [value]
+        for item in items:
+            if isinstance(item, str):
+                limit = limits.get(name, DEFAULT_LIMITS.get(name, FALLBACK_LIMIT))
+                if len(item) > limit:
+                    field = "as" if name == "actor" else name
+                    raise CommandValidationError(
+                        field,
+                        f"is {len(item):,} characters long; the limit is {limit:,} "
+                        "(the policy's limits can change it)",
+                        ref=ref,
+                    )
