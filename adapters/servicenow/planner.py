@@ -209,9 +209,9 @@ def source_metadata(
         "sys_mod_count": row.mod_count,
         "incident_state": values["incident_state"],
         "sys_updated_by": values.get("sys_updated_by"),
-        "made_sla": _lenient_bool(values.get("made_sla")),
-        "reassignment_count": _lenient_int(values.get("reassignment_count")),
-        "reopen_count": _lenient_int(values.get("reopen_count")),
+        "made_sla": lenient_bool(values.get("made_sla")),
+        "reassignment_count": lenient_int(values.get("reassignment_count")),
+        "reopen_count": lenient_int(values.get("reopen_count")),
         "priority": row.priority,
         "timezone": timezone,
     }
@@ -227,7 +227,7 @@ def source_metadata(
     return meta
 
 
-def _lenient_bool(value: str | None) -> bool | str | None:
+def lenient_bool(value: str | None) -> bool | str | None:
     """Metadata keeps what the source said: a bool when it reads as one, else the text."""
     try:
         return parse_bool(value)
@@ -235,7 +235,7 @@ def _lenient_bool(value: str | None) -> bool | str | None:
         return None if value is None else (value.strip() or None)
 
 
-def _lenient_int(value: str | None) -> int | str | None:
+def lenient_int(value: str | None) -> int | str | None:
     text = None if value is None else value.strip()
     if not text or text == "?":
         return None
