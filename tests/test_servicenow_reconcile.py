@@ -307,7 +307,7 @@ def test_reconcile_text_prints_the_figures_and_every_disagreement(six_k: Store) 
     assert (code, figure_row[:3]) == (0, ["reassignment_count", "887", "3"])
     for ref in REASSIGNMENTS:
         assert any(ref in line and "reassignment_count" in line for line in lines), ref
-    assert "time zone UTC" in text
+    assert "time zone UTC" in lines[0]
 
 
 def test_reconcile_of_incidents_missing_from_the_store_names_them_and_exits_2(

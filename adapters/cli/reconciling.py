@@ -42,9 +42,12 @@ def show_comparison(comparison: Comparison) -> None:
             f"({', '.join(comparison.compared)})"
         )
         return
+    render.line(
+        f"{where}: {len(comparison.differences)} of {len(comparison.compared)} figures differ"
+    )
     render.show(
         render.table(
-            f"{where}: {len(comparison.differences)} of {len(comparison.compared)} figures differ",
+            "next to the source",
             ("figure", "engine", "source", "reason"),
             (
                 (d.figure, _value(d.engine), _value(d.source), d.reason)
@@ -77,10 +80,13 @@ def run(args: argparse.Namespace, settings: Settings, zone: tzinfo) -> int:
 def render_reconciliation(report: Reconciliation) -> None:
     """Per figure: tickets that agree and differ (by cause); then every disagreement."""
     figures = report.figures()
+    render.line(
+        f"ServiceNow reconciliation of {report.path}: {len(report.comparisons)} incidents, "
+        f"file read in time zone {report.timezone}, nothing written"
+    )
     render.show(
         render.table(
-            f"ServiceNow reconciliation of {report.path} (time zone {report.timezone}; "
-            f"{len(report.comparisons)} incidents; nothing written)",
+            "Per figure: tickets that agree with the source",
             ("figure", "agree", "differ", "differences by cause"),
             (
                 (
