@@ -25,6 +25,7 @@ import contextlib
 import csv
 import io
 import json
+import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -37,7 +38,7 @@ from structlog.testing import capture_logs
 
 from adapters.bootstrap import open_desk, open_read_side
 from adapters.cli import main
-from adapters.servicenow import compare_ticket
+from adapters.servicenow import Cause, compare_ticket
 from engine.clock import SimulatedClock
 
 DATA = Path(__file__).parent / "data" / "servicenow"
@@ -514,3 +515,30 @@ def test_engine_counting_a_group_change_the_source_does_not_is_explained(tmp_pat
     [found] = disagreements(report, "reassignment_count").values()
     assert (1, 0, "engine_counts_more") == (found["engine"], found["source"], found["cause"])
     assert "line 3" in found["reason"]
+
+
+# -- the documentation -------------------------------------------------------------------------
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "servicenow-import.md"
+
+
+def test_the_documented_6k_findings_are_the_ones_found(reconciled: dict[str, Any]) -> None:
+    """docs/servicenow-import.md's table of 6k findings has the counts the reconciliation
+    finds, figure by figure."""
+    text = DOC.read_text(encoding="utf-8")
+    section = text[text.index("### Findings on the 6k test export") :]
+    documented = {
+        match[1]: (int(match[2]), int(match[3]))
+        for match in re.finditer(r"^\| `(\w+)` \| (\d+) \| (\d+) \|", section, re.MULTILINE)
+    }
+    assert {
+        figure: (tally["agree"], tally["differ"]) for figure, tally in reconciled["figures"].items()
+    } == documented
+
+
+def test_every_cause_is_documented() -> None:
+    """The documentation's table of causes has one row per cause a difference can have."""
+    text = DOC.read_text(encoding="utf-8")
+    section = text[text.index("### Causes") : text.index("### Findings on the 6k test export")]
+    documented = re.findall(r"^\| `(\w+)` \| ", section, re.MULTILINE)
+    assert sorted(str(cause) for cause in Cause) == sorted(documented)
