@@ -143,7 +143,8 @@ class _Draft:
         figures = {name: meta.get(name) for name in _SOURCE_FIGURES if name in meta}
         if state.lower() in _CLOSING_STATES:
             # These columns are kept only on resolving and closing rows, when not empty.
-            zone = _zone(meta.get("timezone"))
+            recorded = meta.get("timezone")
+            zone = _zone(recorded if isinstance(recorded, str) else None)
             for column in ("resolved_at", "closed_at"):
                 figures[column] = _source_time(meta.get(column), zone)
         return Update(
@@ -176,11 +177,11 @@ def instant(value: str) -> datetime:
 
 
 @cache
-def _zone(name: object) -> tzinfo | None:
+def _zone(name: str | None) -> tzinfo | None:
     if name is None:
         return UTC  # imports before the zone was recorded read times in UTC, the default
     try:
-        return ZoneInfo(str(name))
+        return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         return None
 
