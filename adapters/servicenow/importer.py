@@ -9,7 +9,8 @@ ride along as import metadata (``source``) on every event.
 Decisions, so nobody has to rediscover them:
 
 * **Times** carry no offset in the export; they are read in the instance's time zone
-  (``zone``, UTC by default; the summary says which).
+  (``zone``, UTC by default; the summary says which, and so does every event's
+  ``source.timezone``: a reconciliation must read the file in the same zone).
 * **Out-of-order timestamps are clamped.** A few rows update earlier than the previous row of
   their incident (or than its ``opened_at``); the engine keeps each ticket's events in time
   order, so such a row is applied at the ticket's last event time and its own time is kept as
