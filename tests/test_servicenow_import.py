@@ -224,7 +224,8 @@ def test_6k_out_of_order_rows_are_clamped_and_keep_their_own_time(six_k: Importe
 
 
 def test_6k_events_carry_the_source_values_as_metadata(six_k: Imported) -> None:
-    """Each event keeps its row's line, sys_mod_count, made_sla and who updated it."""
+    """Each event keeps its row's line, sys_mod_count, made_sla, who updated it and the time
+    zone its row's times were read in."""
     events = six_k.desk.ticket_events("INC0000045")
     assert [
         ("TicketOpened", "Opened by  8", utc(2016, 2, 29, 1, 16), 2, 0),
@@ -239,7 +240,8 @@ def test_6k_events_carry_the_source_values_as_metadata(six_k: Imported) -> None:
         opening["made_sla"],
         opening["sys_updated_by"],
         opening["contact_type"],
-    ) == (True, "Updated by 21", "Phone")
+        {meta(e)["timezone"] for e in events},
+    ) == (True, "Updated by 21", "Phone", {"UTC"})
     assert (
         resolved["closed_code"],
         events[1].command_id,

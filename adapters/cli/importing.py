@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """0: imported (or nothing new); 2: bad input (a row, the file, the policy), nothing
-    written; 3: the store is unavailable."""
+    written; 3: the store is unavailable. ``--reconcile`` compares instead of importing
+    (:mod:`adapters.cli.reconciling`), reading the file in the same ``--timezone``."""
     from adapters.bootstrap import open_desk  # noqa: PLC0415
     from adapters.servicenow import import_servicenow, load_policy_file  # noqa: PLC0415
 
@@ -30,6 +31,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         raise UsageError(
             f"--timezone: {args.timezone!r} is not an IANA time zone (e.g. Europe/Berlin)"
         ) from None
+    if args.reconcile:
+        from adapters.cli import reconciling  # noqa: PLC0415
+
+        return reconciling.run(args, settings, zone)
     policy = load_policy_file(args.policy) if args.policy is not None else None
     desk = open_desk(settings)
     console = render.stdout()

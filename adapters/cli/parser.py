@@ -247,6 +247,12 @@ def build_parser() -> Parser:
         metavar="ZONE",
         help="the instance's time zone for the export's timestamps (IANA name; default UTC)",
     )
+    importer.add_argument(
+        "--reconcile",
+        action="store_true",
+        help="write nothing: compare the file's final values per incident with the store's "
+        "(which must hold the import) and report every disagreement with its reason",
+    )
     importer.set_defaults(handler="adapters.cli.importing:run")
 
     scenario = sub.add_parser(

@@ -61,15 +61,25 @@ def _cell(value: object) -> object:
 
 
 def show(args: argparse.Namespace, settings: Settings) -> int:
+    """One ticket; an imported one also next to its source's values where they differ
+    (``source`` in JSON: ``{"system", <figure>: {"engine", "source", "reason", "cause"}}``)."""
+    from adapters.cli.reconciling import compare_with_source, show_comparison  # noqa: PLC0415
+
     as_of = _as_of(args)
-    ticket = _queries(settings).ticket(args.ref, as_of=as_of)
+    queries = _queries(settings)
+    ticket = queries.ticket(args.ref, as_of=as_of)
+    comparison = compare_with_source(ticket, queries.audit(args.ref, as_of=as_of))
     if args.json:
+        if comparison is not None:
+            ticket["source"] = comparison.as_dict()
         render.emit_json(ticket)
         return EXIT_OK
     rows = [(key, _cell(value)) for key, value in ticket.items() if key != "sla_applied"]
     if not ticket["sla_applied"]:
         rows.append(("SLA", f"no SLA applied (policy version {ticket['policy_version']})"))
     render.show(render.pairs(_title(args.ref, as_of), rows))
+    if comparison is not None:
+        show_comparison(comparison)
     return EXIT_OK
 
 
@@ -287,8 +297,14 @@ def what_if(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def audit(args: argparse.Namespace, settings: Settings) -> int:
+    """A ticket's events; imported ones with the source row each came from, and the ticket's
+    figures next to its source's where they differ. JSON: the envelopes (each with its
+    ``source``), unchanged."""
+    from adapters.cli.reconciling import compare_with_source, show_comparison  # noqa: PLC0415
+
     as_of = _as_of(args)
-    rows = _queries(settings).audit(args.ref, as_of=as_of)
+    queries = _queries(settings)
+    rows = queries.audit(args.ref, as_of=as_of)
     if args.json:
         render.emit_json(rows)
         return EXIT_OK
@@ -306,8 +322,14 @@ def audit(args: argparse.Namespace, settings: Settings) -> int:
         )
         if details:
             out.print(render.text(f"    {details}"))
+        if row["source"]:
+            kept = ", ".join(f"{k}={v}" for k, v in row["source"].items() if v not in (None, ""))
+            out.print(render.text(f"    source {kept}"))
         out.print(render.text(f"    prev {row['prev_hash']}", "dim"))
         out.print(render.text(f"    hash {row['hash']}", "dim"))
+    comparison = compare_with_source(queries.ticket(args.ref, as_of=as_of), rows)
+    if comparison is not None:
+        show_comparison(comparison)
     return EXIT_OK
 
 

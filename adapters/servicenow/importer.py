@@ -9,7 +9,8 @@ ride along as import metadata (``source``) on every event.
 Decisions, so nobody has to rediscover them:
 
 * **Times** carry no offset in the export; they are read in the instance's time zone
-  (``zone``, UTC by default; the summary says which).
+  (``zone``, UTC by default; the summary says which, and so does every event's
+  ``source.timezone``: a reconciliation must read the file in the same zone).
 * **Out-of-order timestamps are clamped.** A few rows update earlier than the previous row of
   their incident (or than its ``opened_at``); the engine keeps each ticket's events in time
   order, so such a row is applied at the ticket's last event time and its own time is kept as
@@ -52,9 +53,8 @@ import yaml
 from adapters.servicenow.planner import (
     FALLBACK_ACTOR,
     SOURCE_SYSTEM,
-    IncidentSoFar,
+    Replay,
     opening,
-    plan,
     source_metadata,
 )
 from adapters.servicenow.rows import RowError, RowReader, ServiceNowFileError, SourceRow, read_rows
@@ -168,7 +168,8 @@ class _Run:
     summary: ImportSummary
     progress: Progress | None
     policy: Policy = field(default_factory=Policy.default)
-    incidents: dict[str, IncidentSoFar] = field(default_factory=dict)
+    replay: Replay = field(default_factory=Replay)
+    mod_counts: dict[str, Counter[int]] = field(default_factory=dict)
     failed: dict[str, int] = field(default_factory=dict)
 
     def apply(self, rows: list[SourceRow | RowFailure]) -> None:
@@ -189,30 +190,27 @@ class _Run:
             why = f"skipped: an earlier row of {number} (line {self.failed[number]}) failed"
             self.summary.failures.append(RowFailure(row.line, number, why, skipped=True))
             return
-        incident = self.incidents.get(number)
-        is_opening = incident is None
-        if incident is None:
-            incident = self.incidents[number] = IncidentSoFar.opened_by(row)
-        at = max(row.updated_at, incident.last_at)
-        clamped = at != row.updated_at
-        occurrence = incident.mod_counts[row.mod_count] = incident.mod_counts[row.mod_count] + 1
+        step = self.replay.plan(row)
+        mod_counts = self.mod_counts.setdefault(number, Counter())
+        occurrence = mod_counts[row.mod_count] = mod_counts[row.mod_count] + 1
         key = f"{SOURCE_SYSTEM}:{number}:{row.mod_count}" + (
             f"#{occurrence}" if occurrence > 1 else ""
         )
         planned: list[tuple[cmd.Command, datetime, str]] = []
-        if is_opening:
+        if step.opening:
             opener = row.get("opened_by") or row.get("sys_created_by") or row.get("sys_updated_by")
             planned.append((opening(row), row.opened_at, opener or FALLBACK_ACTOR))
         actor = row.get("sys_updated_by") or FALLBACK_ACTOR
-        planned.extend((command, at, actor) for command in plan(incident, row))
-        incident.last_at = at
+        planned.extend((command, step.at, actor) for command in step.commands)
         # The engine's priority is the policy's matrix at the row's impact and urgency.
         if row.priority not in (None, self.policy.priority(row.impact, row.urgency)):
             self.summary.priority_differs += 1
         if not planned:
             self.summary.unchanged += 1
             return
-        source = source_metadata(row, opening=is_opening, clamped=clamped)
+        source = source_metadata(
+            row, opening=step.opening, clamped=step.clamped, timezone=self.summary.timezone
+        )
         new_events: list[str] = []
         for command, when, who in planned:
             command_id = f"{key}:{cmd.command_name(command)}"
@@ -225,8 +223,8 @@ class _Run:
                 self.summary.failures.append(RowFailure(row.line, number, str(error)))
                 return
             new_events.extend(result.events)
-        if clamped:
-            self.summary.clamped.append(ClampedRow(row.line, number, row.updated_at, at))
+        if step.clamped:
+            self.summary.clamped.append(ClampedRow(row.line, number, row.updated_at, step.at))
         if not new_events:
             self.summary.duplicates += 1
             return

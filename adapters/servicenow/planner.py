@@ -10,12 +10,17 @@ first row of an incident also plans its ``open``.
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from adapters.servicenow.rows import CHANNELS, SourceRow, parse_bool
+from adapters.servicenow.rows import (
+    CHANNELS,
+    OPENING_COLUMNS,
+    RESOLUTION_COLUMNS,
+    SourceRow,
+    parse_bool,
+)
 from engine import commands as cmd
 from engine.lifecycle import Action, after_assignment, route
 from engine.vocabulary import HoldReason, TicketState
@@ -25,22 +30,6 @@ FALLBACK_ACTOR = "servicenow"
 DEFAULT_RESOLUTION_CODE = "resolved"
 RESOLUTION_NOTES = "imported from ServiceNow"
 HOLD_COMMENT = "Awaiting User Info (imported from ServiceNow)"
-
-#: Columns copied into the opening event's ``source`` (when present and not ``?``).
-OPENING_COLUMNS = (
-    "opened_by",
-    "sys_created_by",
-    "sys_created_at",
-    "contact_type",
-    "location",
-    "u_symptom",
-    "cmdb_ci",
-    "knowledge",
-    "u_priority_confirmation",
-    "notify",
-)
-#: Columns copied into the ``source`` of rows that resolve or close.
-RESOLUTION_COLUMNS = ("closed_code", "resolved_by", "resolved_at", "closed_at")
 
 
 @dataclass
@@ -55,7 +44,6 @@ class IncidentSoFar:
     urgency: int
     problem: str | None
     last_at: datetime
-    mod_counts: Counter[int] = field(default_factory=Counter)
 
     @classmethod
     def opened_by(cls, row: SourceRow) -> IncidentSoFar:
@@ -124,6 +112,42 @@ def plan(incident: IncidentSoFar, row: SourceRow) -> list[cmd.Command]:
     return planned
 
 
+@dataclass(frozen=True, slots=True)
+class RowPlan:
+    """What the import does with one row: the commands it plans and when they apply.
+
+    ``opening`` is the incident's first row (its ``open`` is planned at ``opened_at``, not
+    among ``commands``). ``at`` is the row's ``sys_updated_at``, or the incident's previous
+    time when the row is dated earlier (``clamped``): a ticket's events stay in time order.
+    """
+
+    row: SourceRow
+    opening: bool
+    at: datetime
+    commands: tuple[cmd.Command, ...]
+
+    @property
+    def clamped(self) -> bool:
+        return self.at != self.row.updated_at
+
+
+class Replay:
+    """Plans rows in file order, each against what the earlier rows of its incident said."""
+
+    def __init__(self) -> None:
+        self.incidents: dict[str, IncidentSoFar] = {}
+
+    def plan(self, row: SourceRow) -> RowPlan:
+        incident = self.incidents.get(row.number)
+        opening = incident is None
+        if incident is None:
+            incident = self.incidents[row.number] = IncidentSoFar.opened_by(row)
+        at = max(row.updated_at, incident.last_at)
+        commands = tuple(plan(incident, row))
+        incident.last_at = at
+        return RowPlan(row, opening, at, commands)
+
+
 def _transitions(incident: IncidentSoFar, row: SourceRow) -> list[cmd.Command]:
     """The lifecycle commands from the incident's state to the row's state.
 
@@ -168,11 +192,15 @@ def _command(action: Action, row: SourceRow) -> cmd.Command:
             raise ValueError(f"no ServiceNow command for {action}")
 
 
-def source_metadata(row: SourceRow, *, opening: bool, clamped: bool) -> dict[str, Any]:
+def source_metadata(
+    row: SourceRow, *, opening: bool, clamped: bool, timezone: str
+) -> dict[str, Any]:
     """The import metadata every event of ``row`` carries.
 
     The row's own time is the event's ``occurred_at`` (``clamped_from`` when it had to move)
-    and its number is the event's ticket, so neither is repeated here.
+    and its number is the event's ticket, so neither is repeated here. ``timezone`` is the
+    zone the row's times were read in: the raw ``resolved_at`` and ``closed_at`` kept here
+    mean instants only in that zone.
     """
     values = row.values
     meta: dict[str, Any] = {
@@ -181,10 +209,11 @@ def source_metadata(row: SourceRow, *, opening: bool, clamped: bool) -> dict[str
         "sys_mod_count": row.mod_count,
         "incident_state": values["incident_state"],
         "sys_updated_by": values.get("sys_updated_by"),
-        "made_sla": _lenient_bool(values.get("made_sla")),
-        "reassignment_count": _lenient_int(values.get("reassignment_count")),
-        "reopen_count": _lenient_int(values.get("reopen_count")),
+        "made_sla": lenient_bool(values.get("made_sla")),
+        "reassignment_count": lenient_int(values.get("reassignment_count")),
+        "reopen_count": lenient_int(values.get("reopen_count")),
         "priority": row.priority,
+        "timezone": timezone,
     }
     if clamped:
         meta["clamped_from"] = row.updated_at.isoformat()
@@ -198,7 +227,7 @@ def source_metadata(row: SourceRow, *, opening: bool, clamped: bool) -> dict[str
     return meta
 
 
-def _lenient_bool(value: str | None) -> bool | str | None:
+def lenient_bool(value: str | None) -> bool | str | None:
     """Metadata keeps what the source said: a bool when it reads as one, else the text."""
     try:
         return parse_bool(value)
@@ -206,7 +235,7 @@ def _lenient_bool(value: str | None) -> bool | str | None:
         return None if value is None else (value.strip() or None)
 
 
-def _lenient_int(value: str | None) -> int | str | None:
+def lenient_int(value: str | None) -> int | str | None:
     text = None if value is None else value.strip()
     if not text or text == "?":
         return None
