@@ -2,7 +2,7 @@
 
 A fresh SQLite store and an embedded NATS server (or ``--nats-url``); the bundled scenarios
 run through the engine while the relay publishes every event to JetStream and a subscriber
-(the remote queue view) consumes them; then the queue, the SLA summary, the verify result
+(a replica fed over NATS) consumes them; then the queue, the SLA summary, the verify result
 and what the subscriber received (which must equal the log).
 """
 
@@ -189,10 +189,10 @@ def run_demo(
                 console.print(Text(f"    ✗ {failure}"), style="red")
         if not relay.wait_for(desk.recorder.max_notification_id() or 0) and relay.error:
             raise relay.error
-        result.delivery, view = nats_edge.check_delivery(
-            server_url, desk, view_path=Path(scratch) / "queue-view.db"
+        result.delivery, replica = nats_edge.check_delivery(
+            server_url, desk, replica_path=Path(scratch) / "replica.db"
         )
-        view.close()
+        replica.close()
 
     moments = [s.end for s in result.scenarios if s.end is not None]
     at = max(moments) if moments else datetime.now().astimezone()

@@ -3,6 +3,9 @@
 Every query catches the views up with the log first, then answers from the views: now, or as
 of an instant *T* (the row of each ticket's last event at or before *T*, with SLA timers run
 on to *T*). Answers use the JSON field names of SPEC §9; instants are ISO-8601 in UTC.
+The views come from a :class:`projections.views.ReadSide`: a store's own
+(:class:`~projections.views.DeskViews`) or a replica's fed over NATS — the same answers from
+the same rows.
 """
 
 from __future__ import annotations
@@ -17,10 +20,9 @@ from typing import Any
 from engine.envelope import envelope
 from engine.errors import CommandValidationError, TicketNotFoundError, UnreadableEventError
 from engine.ids import ticket_id
-from engine.loading import history
 from projections.rows import from_us, iso, made_sla_at, to_us
 from projections.timeline import Timeline, build_timeline
-from projections.views import DeskViews
+from projections.views import ReadSide
 
 _OPEN_SQL = "state IN ('in_progress', 'new', 'on_hold')"
 SORTS = {"opened": "opened_at", "priority": "priority", "ref": "ref", "updated": "valid_from"}
@@ -76,11 +78,10 @@ class Page:
 
 
 class Queries:
-    """Answers from the views of one store."""
+    """Answers from the views of one store (or of a replica of its log)."""
 
-    def __init__(self, views: DeskViews) -> None:
+    def __init__(self, views: ReadSide) -> None:
         self.views = views
-        self.desk = views.desk
 
     # ------------------------------------------------------------------ helpers
 
@@ -88,7 +89,7 @@ class Queries:
         """T, and the version selector (None: the current rows)."""
         self.views.catch_up()
         if as_of is None:
-            return self.desk.clock.now(), None
+            return self.views.now(), None
         return as_of, to_us(as_of)
 
     def _check_damage(self, ref: str) -> None:
@@ -205,7 +206,7 @@ class Queries:
         due, breached = row["due_at"], row["breached_at"]
         start = int(row["valid_from"])
         if row["running"] and at > start:
-            calendar = self.desk.calendar(int(row["policy_version"]), str(row["calendar"]))
+            calendar = self.views.calendar(int(row["policy_version"]), str(row["calendar"]))
             span = calendar.elapsed(from_us(start), from_us(at))  # type: ignore[arg-type]
             elapsed += (span.days * 86_400 + span.seconds) * 1_000_000 + span.microseconds
         if stage == "in_progress" and due is not None and due < at:
@@ -231,7 +232,7 @@ class Queries:
         self._check_damage(ref)
         positions = {row["version"]: row["position"] for row in self.views.audit.positions([ref])}
         envelopes = []
-        for event in history(self.desk.events, ticket_id(ref), ref):
+        for event in self.views.history(ref):
             if as_of is not None and event.occurred_at > as_of:
                 break
             envelopes.append(envelope(event, positions.get(event.originator_version, 0)))
@@ -243,7 +244,7 @@ class Queries:
         """The post-incident timeline of ``ref`` (merged with its children if major)."""
         self._moment(as_of)
         self._check_damage(ref)
-        return build_timeline(self.desk, self.views.audit, ref, as_of=as_of)
+        return build_timeline(self.views, ref, as_of=as_of)
 
     # ------------------------------------------------------------------ report
 

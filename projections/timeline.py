@@ -12,14 +12,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from engine.application import Desk
-from engine.ids import ticket_id
-from engine.loading import history
+from engine.errors import TicketNotFoundError
 from engine.ticket import Ticket, TicketEvent
 from engine.ticket import facts as ev
 from engine.vocabulary import TicketState
 from projections.rows import responded_at
-from projections.tables import AuditStore
+from projections.views import ReadSide
 
 DETAIL_LIMIT = 160
 
@@ -66,16 +64,18 @@ class Timeline:
         }
 
 
-def build_timeline(desk: Desk, audit: AuditStore, ref: str, *, as_of: datetime | None) -> Timeline:
+def build_timeline(read: ReadSide, ref: str, *, as_of: datetime | None) -> Timeline:
     """The timeline of ``ref`` (and, for a major incident, its children) as of ``as_of``."""
-    ticket = desk.get_ticket(ref, as_of=as_of)
+    ticket = ticket_as_of(read, ref, as_of)
     refs = [ref, *(ticket.children if ticket.major else [])]
-    positions = {(row["ref"], row["version"]): row["position"] for row in audit.positions(refs)}
+    positions = {
+        (row["ref"], row["version"]): row["position"] for row in read.audit.positions(refs)
+    }
     entries: list[Entry] = []
     communications: list[ev.CommunicationSent] = []
     review: ev.PostIncidentReviewRecorded | None = None
     for name in refs:
-        for event in history(desk.events, ticket_id(name), name):
+        for event in read.history(name):
             if not isinstance(event, TicketEvent):
                 continue
             if as_of is not None and event.occurred_at > as_of:
@@ -105,6 +105,18 @@ def build_timeline(desk: Desk, audit: AuditStore, ref: str, *, as_of: datetime |
         review=review,
         intervals=intervals(ticket, as_of),
     )
+
+
+def ticket_as_of(read: ReadSide, ref: str, as_of: datetime | None) -> Ticket:
+    """The ticket replayed from its events (those that occurred at or before ``as_of``)."""
+    state: Any = None
+    for event in read.history(ref):
+        if as_of is not None and event.occurred_at > as_of:
+            break
+        state = event.mutate(state)
+    if not isinstance(state, Ticket):
+        raise TicketNotFoundError(ref)
+    return state
 
 
 def intervals(ticket: Ticket, as_of: datetime | None) -> dict[str, float | None]:

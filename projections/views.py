@@ -5,19 +5,27 @@ PostgreSQL schema; an in-memory SQLite database for ``memory://``). :meth:`DeskV
 reads the log from each view's tracking position and applies what is new in batches (every
 CLI read does it first, so a command followed by a read always shows its effect);
 :meth:`DeskViews.rebuild` drops views and rebuilds them from the log.
+
+:class:`ReadSide` is what the query layer (:class:`projections.queries.Queries`) reads:
+:class:`DeskViews` for a store, and the same two views maintained elsewhere (a replica fed
+over NATS, ``adapters.nats.replica``) by the same projections.
 """
 
 from __future__ import annotations
 
 import uuid
 from bisect import bisect_right
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 from eventsourcing.persistence import OperationalError, ProgrammingError
 
 from engine.application import Desk
+from engine.calendar import BusinessCalendar
+from engine.ids import ticket_id
+from engine.loading import history
 from projections.audit import AuditProjection
 from projections.feed import Item, read_items
 from projections.tables import AuditStore, TicketsStore
@@ -47,8 +55,32 @@ class ViewStatus:
         return {"view": self.name, "position": self.position, "head": self.head, "lag": self.lag}
 
 
+class ReadSide(Protocol):
+    """What the query layer reads: the two views, caught up on demand, the clock that says
+    "now", the pinned calendars, and one ticket's events."""
+
+    @property
+    def tickets(self) -> TicketsStore: ...
+
+    @property
+    def audit(self) -> AuditStore: ...
+
+    def catch_up(self) -> int:
+        """Bring the views up to date (as far as this read side can); how many events."""
+
+    def now(self) -> datetime:
+        """The instant a query without ``as_of`` answers for."""
+
+    def calendar(self, version: int, name: str) -> BusinessCalendar:
+        """The calendar ``name`` of policy ``version``."""
+
+    def history(self, ref: str) -> Iterator[Any]:
+        """Every event of ticket ``ref`` in stream order, decoded (UnreadableEventError if
+        one cannot be)."""
+
+
 class DeskViews:
-    """The views of one store and the projections that maintain them."""
+    """The views of one store and the projections that maintain them (a :class:`ReadSide`)."""
 
     def __init__(self, desk: Desk, tickets: TicketsStore, audit: AuditStore) -> None:
         self.desk = desk
@@ -63,6 +95,15 @@ class DeskViews:
     @property
     def application(self) -> str:
         return self.desk.name
+
+    def now(self) -> datetime:
+        return self.desk.clock.now()
+
+    def calendar(self, version: int, name: str) -> BusinessCalendar:
+        return self.desk.calendar(version, name)
+
+    def history(self, ref: str) -> Iterator[Any]:
+        return history(self.desk.events, ticket_id(ref), ref)
 
     def ensure(self) -> None:
         """Create the views' tables on first use (once; concurrent creators are safe)."""

@@ -32,7 +32,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from adapters.cli import main
-from adapters.nats.delivery_check import RemoteQueueView, check_delivery
+from adapters.nats.delivery_check import check_delivery
 from adapters.nats.errors import NatsUnavailableError, RelayStreamError, SubscriberConfigError
 from adapters.nats.relay import Relay
 from adapters.nats.run import relay_once
@@ -528,61 +528,54 @@ async def test_subscriber_filters_by_event_type_and_by_ticket(
 
 
 async def test_failing_handler_is_redelivered_and_takes_effect_exactly_once(
-    nats_server: EmbeddedNatsServer, relayed: Desk, tmp_path: Path
+    nats_server: EmbeddedNatsServer, relayed: Desk
 ) -> None:
     """A handler that fails (before or after its effect) is nak'ed and called again, out of
-    order; the queue view records positions per message, so every effect happens once."""
-    view = RemoteQueueView(tmp_path / "queue-view.db")
+    order; a handler that records positions per message makes every effect happen once."""
     positions = log_positions(relayed)
     fail_before, fail_after = positions[3], positions[10]
     calls: list[int] = []
+    effects: dict[int, str] = {}  # position -> hash: the effect, recorded per message
 
     def handler(envelope: Envelope) -> None:
         position = envelope.position
         calls.append(position)
         if position == fail_before and calls.count(position) == 1:
             raise RuntimeError("crashed before its effect")
-        view.apply(envelope)
+        effects.setdefault(position, envelope.hash)
         if position == fail_after and calls.count(position) == 1:
             raise RuntimeError("crashed after its effect, before the ack")
 
-    async with subscribe(nats_server.url, "queue-view", nak_delay=0.2) as events:
+    async with subscribe(nats_server.url, "effects", nak_delay=0.2) as events:
         await asyncio.wait_for(
             events.run(
                 handler,
-                until=lambda: (
-                    view.received_count() == len(positions) and calls.count(fail_after) == 2
-                ),
+                until=lambda: len(effects) == len(positions) and calls.count(fail_after) == 2,
             ),
             20,
         )
         leftovers = await collect(events, 0, settle=0.5)
 
     counts = Counter(calls)
-    breached = [e for e in relayed.read_log() if type(e.event).__name__ == "SlaBreached"]
     assert (2, 2) == (counts[fail_before], counts[fail_after])
     assert calls.index(fail_before, calls.index(fail_before) + 1) > calls.index(fail_before + 1)
     assert [] == leftovers
-    assert [(e.position, e.event.hash) for e in relayed.read_log()] == view.received()
-    assert len(breached) == len(view.breaches())
-    open_now = {t.ref for t in relayed.tickets() if t.state in {"new", "in_progress", "on_hold"}}
-    assert open_now == {row.ref for row in view.queue()}
-    view.close()
+    assert [(e.position, e.event.hash) for e in relayed.read_log()] == sorted(effects.items())
 
 
 def test_demo_check_reports_that_what_arrived_equals_the_log(
     nats_server: EmbeddedNatsServer, sqlite_desk: Desk, clock: SimulatedClock, tmp_path: Path
 ) -> None:
-    """With the relay in a background thread, check_delivery's view receives the whole log
-    and reports it equal, position by position and hash by hash."""
+    """With the relay in a background thread, check_delivery's replica receives the whole
+    log and reports it equal, position by position and hash by hash."""
     with RelayThread(sqlite_desk, nats_server.url) as relay:
         story(sqlite_desk, clock)
         assert relay.wait_for(sqlite_desk.recorder.max_notification_id(), timeout=20)
-        report, view = check_delivery(
-            nats_server.url, sqlite_desk, view_path=tmp_path / "view.db", timeout=20
+        report, replica = check_delivery(
+            nats_server.url, sqlite_desk, replica_path=tmp_path / "replica.db", timeout=20
         )
 
     assert report.equal, report
     assert len(log_positions(sqlite_desk)) == report.logged == report.received
-    assert "INC5" in {row.ref for row in view.queue()}
-    view.close()
+    assert "INC5" in {ticket["ref"] for ticket in replica.queries.queue()}
+    replica.close()

@@ -436,7 +436,7 @@ def test_store_alone_finds_the_same_differing_figures_as_the_file(
 ) -> None:
     """For every 6k ticket, comparing with the source values kept on its events (what `show`
     does) finds the same differing figures as comparing with the file's last rows."""
-    _, queries = open_read_side(six_k.url)
+    desk, queries = open_read_side(six_k.url)
     from_file: dict[str, set[str]] = {}
     for found in reconciled["disagreements"]:
         from_file.setdefault(found["ticket"], set()).add(found["figure"])
@@ -447,7 +447,7 @@ def test_store_alone_finds_the_same_differing_figures_as_the_file(
         if comparison.differences:
             from_store[ticket["ref"]] = {d.figure for d in comparison.differences}
     assert from_file == from_store
-    queries.desk.close()
+    desk.close()
 
 
 def test_compare_of_a_ticket_without_imported_events_is_none() -> None:

@@ -13,10 +13,12 @@ Modules, one job each::
     relay           Relay: publish, checkpoint, retry
     run             relay_once / relay_until_stopped → RelaySummary (what the CLI calls)
     thread          RelayThread (for synchronous programs)
-    subscriber      subscribe, EventSubscriber, Delivery
+    subscriber      subscribe, EventSubscriber, Delivery, StreamMessage
+    replica_log     a replica's received envelopes (SQLite) and ReplicaWorld (no nats-py)
+    replica         Replica: the store's projections and queries, fed over NATS
+    delivery_check  check_delivery: what a replica received, compared with the log
     anchors         read_anchored_heads, CheckpointRecorder
     server          EmbeddedNatsServer, nats_server
-    delivery_check  the demo's RemoteQueueView and check_delivery (temporary)
 
 Importing this package imports no module above and not nats-py: commands that do not use
 NATS do not pay for it. Each public name is loaded on first access
@@ -47,7 +49,6 @@ if TYPE_CHECKING:
     )
     from adapters.nats.delivery_check import (
         DeliveryReport,
-        RemoteQueueView,
         check_delivery,
     )
     from adapters.nats.errors import (
@@ -61,6 +62,13 @@ if TYPE_CHECKING:
     from adapters.nats.relay import (
         Relay,
         RelayStats,
+    )
+    from adapters.nats.replica import (
+        Replica,
+        ReplicaProblem,
+    )
+    from adapters.nats.replica_log import (
+        ReplicaWorld,
     )
     from adapters.nats.run import (
         RelaySummary,
@@ -88,6 +96,7 @@ if TYPE_CHECKING:
     from adapters.nats.subscriber import (
         Delivery,
         EventSubscriber,
+        StreamMessage,
         filter_subjects,
         subscribe,
     )
@@ -131,8 +140,12 @@ _EXPORTS: dict[str, str] = {
     "RelayThread": "thread",
     "Delivery": "subscriber",
     "EventSubscriber": "subscriber",
+    "StreamMessage": "subscriber",
     "filter_subjects": "subscriber",
     "subscribe": "subscriber",
+    "Replica": "replica",
+    "ReplicaProblem": "replica",
+    "ReplicaWorld": "replica_log",
     "EmbeddedNatsServer": "server",
     "check_reachable": "server",
     "find_binary": "server",
@@ -143,7 +156,6 @@ _EXPORTS: dict[str, str] = {
     "read_anchored_heads": "anchors",
     "read_recorded_heads": "anchors",
     "DeliveryReport": "delivery_check",
-    "RemoteQueueView": "delivery_check",
     "check_delivery": "delivery_check",
 }
 
@@ -182,8 +194,11 @@ __all__ = [
     "RelayStreamError",
     "RelaySummary",
     "RelayThread",
-    "RemoteQueueView",
+    "Replica",
+    "ReplicaProblem",
+    "ReplicaWorld",
     "StreamHead",
+    "StreamMessage",
     "SubscriberConfigError",
     "UnpublishableEventError",
     "check_delivery",

@@ -20,11 +20,12 @@ returned.
 **Delivery is at least once, and not always in order.** A message whose handler failed is
 negatively acknowledged with a delay and delivered again later; one whose ack was lost is
 delivered again after ``ack_wait``. Meanwhile later messages keep flowing, so a redelivery
-can arrive *after* messages of higher positions. For an exactly-once *effect*, record each
+can arrive *after* messages of higher positions. For an exactly-once *effect*, either record each
 processed position — per message, not as a single high-water mark, which such a late
-redelivery would defeat — in the same transaction as the effect, and skip positions already
-recorded (as :class:`adapters.nats.delivery_check.RemoteQueueView` does); so should your
-handler.
+redelivery would defeat — in the same transaction as the effect and skip positions already
+recorded, or apply messages in stream-sequence order, holding early arrivals until the gap
+before them is filled (as :class:`adapters.nats.replica.Replica` does, reading what a gap
+holds with :meth:`EventSubscriber.read_stream`).
 
 A message on an event subject that is not an envelope (published by something else) is
 logged at error level and terminated, never handed to the handler.
@@ -52,11 +53,12 @@ import structlog
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, RawStreamMsg
 
 from adapters.nats.codec import decode
 from adapters.nats.errors import NatsUnavailableError, SubscriberConfigError
 from adapters.nats.subjects import (
+    CHECKPOINT_FAMILY,
     DEFAULT_STREAM,
     EVENT_SUBJECTS,
     POLICY_FAMILY,
@@ -141,6 +143,22 @@ class Delivery:
         await self.message.in_progress()
 
 
+@dataclass(frozen=True)
+class StreamMessage:
+    """A message read from the stream directly, not through the consumer.
+
+    ``envelope`` is None when the message is not one of this subscriber's events; ``note``
+    then says what it is (a checkpoint, an event outside the filters, or — ``unreadable`` —
+    a message on one of its subjects that is not an envelope).
+    """
+
+    sequence: int
+    subject: str
+    envelope: Envelope | None
+    note: str = ""
+    unreadable: bool = False
+
+
 class EventSubscriber:
     """A durable consumer on the relay's stream; use :func:`subscribe` to make one."""
 
@@ -170,6 +188,7 @@ class EventSubscriber:
         self.handled = 0
         self.failed = 0
         self._nc: NatsClient | None = None
+        self._js: JetStreamContext | None = None
         self._sub: JetStreamContext.PushSubscription | None = None
         self._client_filters: list[str] | None = None
 
@@ -198,7 +217,7 @@ class EventSubscriber:
                 f"subscriber {self.durable!r}: no NATS server at {self.nats_url} "
                 f"within {self.open_timeout:g}s ({type(error).__name__})"
             ) from None
-        js = self._nc.jetstream()
+        js = self._js = self._nc.jetstream()
         try:
             config = await self._consumer(js)
             self._sub = await js.subscribe_bind(
@@ -268,7 +287,7 @@ class EventSubscriber:
         if self._nc is not None:
             with contextlib.suppress(nats.errors.Error):
                 await self._nc.drain()
-            self._nc = None
+            self._nc = self._js = None
 
     async def __aenter__(self) -> Self:
         return await self.open()
@@ -325,6 +344,34 @@ class EventSubscriber:
             num_delivered=metadata.num_delivered,
             message=message,
         )
+
+    async def read_stream(self, sequence: int) -> StreamMessage | None:
+        """The stream's first message at or after ``sequence`` (None if there is none), read
+        directly: the consumer neither delivers nor acks anything for it.
+
+        For a subscriber that applies messages in sequence order and meets a gap: the gap is
+        a message it does not take (a checkpoint), one still to be redelivered, or one the
+        stream no longer holds (``found.sequence > sequence``: deleted, or gone by limits).
+        """
+        if self._js is None:
+            raise RuntimeError("the subscriber is not open (use `async with subscribe(...)`)")
+        try:
+            raw: RawStreamMsg = await self._js.get_msg(
+                self.stream, seq=sequence, subject=f"{SUBJECT_ROOT}.>", next=True
+            )
+        except nats.js.errors.NotFoundError:
+            return None
+        found, subject = int(raw.seq or 0), raw.subject or ""
+        if not any(subject_matches(subject, pattern) for pattern in self.filters):
+            family = subject.split(".")[1] if subject.count(".") else subject
+            what = "a checkpoint" if family == CHECKPOINT_FAMILY else "outside the filters"
+            return StreamMessage(found, subject, None, f"{what} ({subject})")
+        try:
+            envelope = decode(raw.data or b"")
+        except (KeyError, TypeError, ValueError) as error:
+            note = f"not an envelope ({type(error).__name__}: {error})"
+            return StreamMessage(found, subject, None, note, unreadable=True)
+        return StreamMessage(found, subject, envelope)
 
     async def __aiter__(self) -> AsyncIterator[Delivery]:
         while self._sub is not None:
