@@ -63,6 +63,7 @@ class ScenarioResult:
     checks: int = 0
     failures: list[Failure] = field(default_factory=list)
     errors: dict[int, DeskLedgerError] = field(default_factory=dict)
+    start: datetime | None = None
     end: datetime | None = None
 
     @property
@@ -198,6 +199,7 @@ def run_scenario(desk: Desk, path: Path) -> ScenarioResult:
     document = load_scenario(path)
     result = ScenarioResult(name=str(document.get("name", path.stem)), path=str(path))
     start = _instant(document["start"], None, path, "start")
+    result.start = start
     policy = scenario_policy(document, path)
     if policy is not None:
         desk.load_policy(policy, actor="scenario", at=start)

@@ -148,3 +148,17 @@ def test_an_unreadable_event_fails_that_ticket_with_run_verify(
     assert error["type"] == "UnreadableEventError"
     assert "run verify" in str(error["message"])
     assert main(["show", "INC2", "--json"]) == 0
+
+
+def test_errors_are_reported_after_the_report_command_ran(
+    store: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Importing the `report` command's module must not shadow the error reporter: a later
+    failure in the same process is still one line and its exit code, not a TypeError."""
+    assert main(["report"]) == 0
+    capsys.readouterr()
+    assert main(["show", "NOPE1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "NOPE1" in err
+    assert "internal error" not in err

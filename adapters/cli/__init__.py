@@ -10,7 +10,12 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from adapters.cli.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_UNAVAILABLE, UsageError, report
+from adapters.cli import errors
+from adapters.cli.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_UNAVAILABLE, UsageError
+
+# Submodules are attributes of this package once imported (``adapters.cli.report`` is a
+# command's module), so the error reporter is reached through its module, never by a bare
+# name a submodule import could rebind.
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -55,15 +60,15 @@ def _failed(error: Exception, as_json: bool) -> int:
     from engine.errors import DeskLedgerError  # noqa: PLC0415
 
     if isinstance(error, DeskLedgerError):
-        return report(error, as_json=as_json)
+        return errors.report(error, as_json=as_json)
     if isinstance(error, PersistenceError | sqlite3.Error):
-        return report(error, as_json=as_json, code=EXIT_UNAVAILABLE)
+        return errors.report(error, as_json=as_json, code=EXIT_UNAVAILABLE)
     # A bug of ours: still one line and an exit code, with the details in the log.
     import structlog  # noqa: PLC0415
 
     structlog.get_logger("deskledger.cli").debug("cli.internal_error", exc_info=error)
     internal = RuntimeError(f"internal error ({type(error).__name__}: {error}); please report it")
-    return report(internal, as_json=as_json, code=1)
+    return errors.report(internal, as_json=as_json, code=1)
 
 
 def _check_encoding(arguments: list[str]) -> None:

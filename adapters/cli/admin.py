@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from adapters.cli import render
 from adapters.cli.args import read_yaml
@@ -63,15 +64,99 @@ def scenario(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def demo(args: argparse.Namespace, settings: Settings) -> int:
+    """The main job: scenarios relayed and subscribed to, then the views and the evidence."""
     from adapters.demo import run_demo  # noqa: PLC0415
 
     result = run_demo(
         Path(args.db),
-        render.stdout(),
         nats_url=settings.nats_url,
         nats_binary=settings.nats_server_binary,
+        on_start=lambda started: render.line(
+            f"store {started.store}; NATS {started.nats_url}; relay publishing to DESKLEDGER; "
+            "a subscriber following"
+        ),
+        on_scenario=_scenario_line,
     )
+    _demo_views(result)
     return EXIT_OK if result.ok else EXIT_CHECK_FAILED
+
+
+def _scenario_line(result: Any) -> None:
+    mark = "PASS" if result.ok else "FAIL"
+    render.line(
+        f"{mark} {result.name} ({Path(result.path).name}): {result.steps} steps, "
+        f"{result.checks} checks",
+        "green" if result.ok else "red",
+    )
+    for failure in result.failures:
+        render.line(f"    ✗ {failure}", "red")
+
+
+def _demo_views(result: Any) -> None:
+    """What a desk manager looks at after the scenarios: from the views, as of the end."""
+    import sys  # noqa: PLC0415
+
+    from adapters.bootstrap import open_read_side  # noqa: PLC0415
+    from adapters.cli.reads import show_queue  # noqa: PLC0415
+    from adapters.cli.report import show as show_report  # noqa: PLC0415
+    from projections.postmortem import to_markdown  # noqa: PLC0415
+    from projections.queries import TicketFilter  # noqa: PLC0415
+
+    desk, queries = open_read_side(result.store)
+    try:
+        period = result.period
+        if period is not None:
+            start, end = period
+            stamp = end.isoformat()
+            queue = queries.queue(as_of=end)
+            show_queue(queue, f"queue as of {stamp}: {len(queue)} open tickets")
+            _sla_summary(queries.sla(as_of=end), f"SLA timers as of {stamp}")
+            show_report(queries.report(period_from=start, period_to=end, as_of=end))
+            majors = queries.tickets(TicketFilter(major=True), as_of=end, sort="opened")
+            if majors.tickets:
+                ref = majors.tickets[0]["ref"]
+                render.line(f"timeline of major incident {ref}", "bold")
+                render.stdout().file.flush()
+                sys.stdout.write(to_markdown(queries.timeline(ref, as_of=end)))
+                sys.stdout.flush()
+    finally:
+        desk.close()
+    _demo_evidence(result)
+
+
+def _sla_summary(rows: list[dict[str, Any]], title: str) -> None:
+    """Timers per SLA and stage; adherence = achieved / (achieved + breached)."""
+    stages = ("in_progress", "paused", "achieved", "breached", "canceled")
+    counts: dict[str, dict[str, int]] = {}
+    for row in rows:
+        counts.setdefault(row["name"], dict.fromkeys(stages, 0))[row["stage"]] += 1
+    lines = []
+    for name, by_stage in sorted(counts.items()):
+        done = by_stage["achieved"] + by_stage["breached"]
+        adherence = f"{by_stage['achieved'] / done:.0%}" if done else "-"
+        lines.append((name, *(by_stage[stage] for stage in stages), adherence))
+    render.show(render.table(title, ("SLA", *stages, "adherence"), lines))
+
+
+def _demo_evidence(result: Any) -> None:
+    verify = result.verify
+    if verify is not None:
+        for problem in verify.problems:
+            render.line(problem, "red")
+        status = "OK" if verify.ok else "FAILED"
+        render.line(f"verify: {status}, {verify.events} events; chain head {verify.head}")
+    delivery = result.delivery
+    if delivery is not None:
+        verdict = (
+            "equal to the log"
+            if delivery.equal
+            else f"NOT equal to the log (missing positions {list(delivery.missing)[:10]}, "
+            f"unexpected {list(delivery.unexpected)[:10]})"
+        )
+        render.line(
+            f"subscriber received {delivery.received} events through NATS JetStream; "
+            f"the log holds {delivery.logged}: {verdict}"
+        )
 
 
 def relay(args: argparse.Namespace, settings: Settings) -> int:

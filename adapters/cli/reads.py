@@ -122,8 +122,6 @@ def tickets(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def queue(args: argparse.Namespace, settings: Settings) -> int:
-    from engine.durations import format_duration  # noqa: PLC0415
-
     as_of = _as_of(args)
     rows = _queries(settings).queue(
         group=args.group, assignee=args.assignee, tier=args.tier, as_of=as_of, limit=args.limit
@@ -131,22 +129,28 @@ def queue(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         render.emit_json(rows)
         return EXIT_OK
-    for row in rows:
-        row["age"] = format_duration(timedelta(seconds=int(row["age_seconds"]) // 60 * 60))
-        row["next_due_at"] = row["next_due_at"] or "-"
-    render.show(
-        render.table(
-            _title(f"queue: {len(rows)} open tickets", as_of),
-            [label for _, label in QUEUE_COLUMNS],
-            ([row[key] for key, _ in QUEUE_COLUMNS] for row in rows),
-        )
-    )
+    show_queue(rows, _title(f"queue: {len(rows)} open tickets", as_of))
     return EXIT_OK
 
 
-def sla(args: argparse.Namespace, settings: Settings) -> int:
+def show_queue(rows: list[dict[str, Any]], title: str) -> None:
+    """The queue's rows as a table (age in whole minutes)."""
     from engine.durations import format_duration  # noqa: PLC0415
 
+    cells = []
+    for row in rows:
+        age = format_duration(timedelta(seconds=int(row["age_seconds"]) // 60 * 60))
+        cells.append({**row, "age": age, "next_due_at": row["next_due_at"] or "-"})
+    render.show(
+        render.table(
+            title,
+            [label for _, label in QUEUE_COLUMNS],
+            ([row[key] for key, _ in QUEUE_COLUMNS] for row in cells),
+        )
+    )
+
+
+def sla(args: argparse.Namespace, settings: Settings) -> int:
     if args.what_if:
         return what_if(args, settings)
     if args.explain:
@@ -156,9 +160,15 @@ def sla(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         render.emit_json(rows)
         return EXIT_OK
+    show_sla(rows, _title("SLA timers", as_of))
+    return EXIT_OK
+
+
+def show_sla(rows: list[dict[str, Any]], title: str) -> None:
+    """SLA timers as a table, one row per timer."""
     render.show(
         render.table(
-            _title("SLA timers", as_of),
+            title,
             ("ref", "name", "kind", "stage", "elapsed", "target", "due_at", "breached_at"),
             (
                 (
@@ -166,8 +176,8 @@ def sla(args: argparse.Namespace, settings: Settings) -> int:
                     row["name"],
                     row["kind"],
                     row["stage"],
-                    format_duration(timedelta(seconds=int(row["elapsed_seconds"]))),
-                    format_duration(timedelta(seconds=int(row["target_seconds"]))),
+                    _span(int(row["elapsed_seconds"])),
+                    _span(int(row["target_seconds"])),
                     row["due_at"] or "",
                     row["breached_at"] or "",
                 )
@@ -175,7 +185,6 @@ def sla(args: argparse.Namespace, settings: Settings) -> int:
             ),
         )
     )
-    return EXIT_OK
 
 
 def explain(args: argparse.Namespace, settings: Settings) -> int:

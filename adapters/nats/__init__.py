@@ -16,7 +16,7 @@ Modules, one job each::
     subscriber      subscribe, EventSubscriber, Delivery, StreamMessage
     replica_log     a replica's received envelopes (SQLite) and ReplicaWorld (no nats-py)
     replica         Replica: the store's projections and queries, fed over NATS
-    delivery_check  check_delivery: what a replica received, compared with the log
+    delivery_check  check_delivery, SubscriberThread: what a replica received vs the log
     anchors         read_anchored_heads, CheckpointRecorder
     server          EmbeddedNatsServer, nats_server
 
@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     )
     from adapters.nats.delivery_check import (
         DeliveryReport,
+        SubscriberThread,
         check_delivery,
     )
     from adapters.nats.errors import (
@@ -156,6 +157,7 @@ _EXPORTS: dict[str, str] = {
     "read_anchored_heads": "anchors",
     "read_recorded_heads": "anchors",
     "DeliveryReport": "delivery_check",
+    "SubscriberThread": "delivery_check",
     "check_delivery": "delivery_check",
 }
 
@@ -200,6 +202,7 @@ __all__ = [
     "StreamHead",
     "StreamMessage",
     "SubscriberConfigError",
+    "SubscriberThread",
     "UnpublishableEventError",
     "check_delivery",
     "check_reachable",

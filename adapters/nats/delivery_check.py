@@ -3,15 +3,20 @@
 :func:`check_delivery` feeds a :class:`~adapters.nats.replica.Replica` from the stream until
 its views hold as many events as the log, then compares the two position by position and
 hash by hash. The replica it returns answers the same queries as the store's own views.
+:class:`SubscriberThread` does the same with a replica that follows the stream while the
+desk is still writing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
+from typing import Self
 
 import structlog
 
@@ -100,3 +105,72 @@ def check_delivery(
         await_delivery(nats_url, desk, replica, durable=durable, stream=stream, timeout=timeout)
     )
     return report, replica
+
+
+class SubscriberThread:
+    """A replica following the stream in a background thread while the desk writes.
+
+    Use as a context manager; :meth:`finish` waits until the replica holds every event of
+    the log (or ``timeout`` passes) and compares the two. The replica stays open for queries
+    until the context ends.
+    """
+
+    def __init__(
+        self,
+        nats_url: str,
+        desk: Desk,
+        *,
+        replica_path: str | Path | None = None,
+        durable: str = DEFAULT_DURABLE,
+        stream: str = DEFAULT_STREAM,
+    ) -> None:
+        self.nats_url, self.desk, self.durable, self.stream = nats_url, desk, durable, stream
+        self.replica = Replica(replica_path, clock=desk.clock)
+        self.error: BaseException | None = None
+        self._target: int | None = None
+        self._deadline = float("inf")
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._main, name="deskledger-subscriber")
+
+    def _done(self) -> bool:
+        if self._stop.is_set():
+            return True
+        if self._target is None:
+            return False
+        return self.replica.received_count() >= self._target or time.monotonic() > self._deadline
+
+    def _main(self) -> None:
+        follow = self.replica.follow(
+            self.nats_url, self.durable, stream=self.stream, until=self._done
+        )
+        try:
+            asyncio.run(follow)
+        except BaseException as error:  # noqa: BLE001 - kept for finish() to raise
+            self.error = error
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def finish(self, timeout: float = 30.0) -> DeliveryReport:
+        """Wait until the replica holds the whole log, then compare it with the log."""
+        started = time.monotonic()
+        self._deadline = started + timeout
+        self._target = len(logged_hashes(self.desk))
+        self._thread.join(timeout + 10)
+        if self.error is not None:
+            raise self.error
+        report = compare(self.replica, self.desk, time.monotonic() - started)
+        log.info("subscriber.delivery_checked", received=report.received, equal=report.equal)
+        return report
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(10)
+        self.replica.close()
