@@ -4,13 +4,17 @@
 ``postgresql://user:pass@host:port/db`` (optional ``?schema=name``) select eventsourcing's
 ``popo``, ``sqlite`` and ``postgres`` persistence modules. Nothing connects here: the
 settings are handed to :class:`engine.application.Desk`, which builds its recorder.
+
+A URL that cannot be right (unknown scheme, a port outside 1..65535) is a
+:class:`StoreURLError` (bad input, exit 2). Messages name the URL with its password masked
+(:func:`redacted`).
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
 
 from engine.errors import DeskLedgerError, UnavailableError
 
@@ -28,6 +32,34 @@ class StoreUnavailableError(UnavailableError):
 def store_url(explicit: str | None = None) -> str:
     """``--store``, else ``DESKLEDGER_STORE``, else ``sqlite:///deskledger.db``."""
     return explicit or os.environ.get("DESKLEDGER_STORE") or DEFAULT_STORE
+
+
+def redacted(url: str) -> str:
+    """``url`` with its password (if any) replaced by ``***``, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user, _, host = parts.netloc.rpartition("@")
+    name = user.split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{name}:***@{host}"))
+
+
+def _port(url: str) -> int:
+    """The URL's port (5432 when absent); a StoreURLError unless it is 1..65535."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if port is None:
+        return 5432
+    if not 1 <= port <= 65535:
+        text = parts.netloc.rpartition(":")[2]
+        shown = text if text.isdigit() else repr(text)
+        raise StoreURLError(
+            f"store {redacted(url)!r}: port {shown} is not a port number (1 to 65535)"
+        )
+    return port
 
 
 def store_env(url: str) -> dict[str, str]:
@@ -54,12 +86,14 @@ def store_env(url: str) -> dict[str, str]:
     if parts.scheme in {"postgresql", "postgres"}:
         database = parts.path.lstrip("/")
         if not parts.hostname or not database:
-            raise StoreURLError(f"store {url!r}: use postgresql://user:pass@host:port/database")
+            raise StoreURLError(
+                f"store {redacted(url)!r}: use postgresql://user:pass@host:port/database"
+            )
         env = {
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
             "POSTGRES_DBNAME": database,
             "POSTGRES_HOST": parts.hostname,
-            "POSTGRES_PORT": str(parts.port or 5432),
+            "POSTGRES_PORT": str(_port(url)),
             "POSTGRES_USER": unquote(parts.username or "postgres"),
             "POSTGRES_PASSWORD": unquote(parts.password or ""),
             "POSTGRES_CONNECT_TIMEOUT": "5",
@@ -69,6 +103,6 @@ def store_env(url: str) -> dict[str, str]:
             env["POSTGRES_SCHEMA"] = schema[0]
         return env
     raise StoreURLError(
-        f"store {url!r}: unknown scheme {parts.scheme!r} "
+        f"store {redacted(url)!r}: unknown scheme {parts.scheme!r} "
         "(use memory://, sqlite:///file.db or postgresql://user:pass@host:port/db)"
     )
