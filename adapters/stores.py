@@ -19,6 +19,9 @@ from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
 from engine.errors import DeskLedgerError, UnavailableError
 
 DEFAULT_STORE = "sqlite:///deskledger.db"
+#: eventsourcing's recorder for PostgreSQL stores, by topic (nothing imports psycopg until a
+#: PostgreSQL store is opened); see adapters/postgres.py for why it is not the default one.
+POSTGRES_RECORDER_TOPIC = "adapters.postgres:SingleTransactionRecorder"
 
 
 class StoreURLError(DeskLedgerError, ValueError):
@@ -97,6 +100,7 @@ def store_env(url: str) -> dict[str, str]:
             "POSTGRES_USER": unquote(parts.username or "postgres"),
             "POSTGRES_PASSWORD": unquote(parts.password or ""),
             "POSTGRES_CONNECT_TIMEOUT": "5",
+            "APPLICATION_RECORDER_TOPIC": POSTGRES_RECORDER_TOPIC,
         }
         schema = parse_qs(parts.query).get("schema")
         if schema:
