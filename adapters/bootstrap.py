@@ -5,7 +5,13 @@ from __future__ import annotations
 from eventsourcing.persistence import PersistenceError
 
 from adapters.clock import SystemClock
-from adapters.stores import StoreUnavailableError, store_env, store_url
+from adapters.stores import (
+    StoreUnavailableError,
+    prepared_store,
+    redacted,
+    store_env,
+    store_url,
+)
 from engine.application import Desk
 from engine.clock import Clock
 
@@ -22,6 +28,9 @@ def open_desk(
     env = store_env(resolved)
     system = SystemClock()
     try:
-        return Desk(env, clock=clock or system, wall_clock=wall_clock or system)
+        with prepared_store(resolved, env, Desk.name) as ready:
+            return Desk(ready, clock=clock or system, wall_clock=wall_clock or system)
     except PersistenceError as error:
-        raise StoreUnavailableError(f"store {resolved!r} is unavailable: {error}") from error
+        raise StoreUnavailableError(
+            f"store {redacted(resolved)!r} is unavailable: {error}"
+        ) from error

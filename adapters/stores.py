@@ -5,7 +5,11 @@
 ``popo``, ``sqlite`` and ``postgres`` persistence modules. Nothing connects here: the
 settings are handed to :class:`engine.application.Desk`, which builds its recorder.
 
-A URL that cannot be right (unknown scheme, a port outside 1..65535) is a
+Before a Desk is built, :func:`prepared_store` checks a PostgreSQL server and makes sure the
+schema and tables exist, created once (see adapters/postgres.py).
+
+A URL that cannot be right (unknown scheme, a port outside 1..65535, a schema name that
+needs quoting) is a
 :class:`StoreURLError` (bad input, exit 2). Messages name the URL with its password masked
 (:func:`redacted`).
 """
@@ -13,6 +17,9 @@ A URL that cannot be right (unknown scheme, a port outside 1..65535) is a
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
 
@@ -22,6 +29,8 @@ DEFAULT_STORE = "sqlite:///deskledger.db"
 #: eventsourcing's recorder for PostgreSQL stores, by topic (nothing imports psycopg until a
 #: PostgreSQL store is opened); see adapters/postgres.py for why it is not the default one.
 POSTGRES_RECORDER_TOPIC = "adapters.postgres:SingleTransactionRecorder"
+#: Schema names eventsourcing can use: it writes ``schema.type`` unquoted in places.
+_SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
 class StoreURLError(DeskLedgerError, ValueError):
@@ -104,9 +113,32 @@ def store_env(url: str) -> dict[str, str]:
         }
         schema = parse_qs(parts.query).get("schema")
         if schema:
+            if not _SCHEMA_NAME.fullmatch(schema[0]):
+                raise StoreURLError(
+                    f"store {redacted(url)!r}: schema {schema[0]!r} is not a plain SQL name "
+                    "(lower-case letters, digits and _, not starting with a digit, at most 63)"
+                )
             env["POSTGRES_SCHEMA"] = schema[0]
         return env
     raise StoreURLError(
         f"store {redacted(url)!r}: unknown scheme {parts.scheme!r} "
         "(use memory://, sqlite:///file.db or postgresql://user:pass@host:port/db)"
     )
+
+
+@contextmanager
+def prepared_store(url: str, env: dict[str, str], application: str) -> Iterator[dict[str, str]]:
+    """The settings to build ``application`` (an eventsourcing app name) on the store with.
+
+    PostgreSQL: the server is reached first (errors name the cause), the schema and tables are
+    created at most once, and opening an initialised store runs no DDL; the context must stay
+    open while the application is built. Other stores: ``env`` as it is.
+    """
+    if env.get("PERSISTENCE_MODULE") != "eventsourcing.postgres":
+        yield env
+        return
+    # Imported here so that only PostgreSQL stores pay for importing psycopg (~0.1 s).
+    from adapters.postgres import prepared  # noqa: PLC0415
+
+    with prepared(url, env, application) as ready:
+        yield ready

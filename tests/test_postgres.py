@@ -8,20 +8,27 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
+from urllib.parse import urlsplit, urlunsplit
 
+import psycopg
 import pytest
 from eventsourcing.utils import resolve_topic
+from psycopg import sql
 from structlog.testing import capture_logs
 
 from adapters.bootstrap import open_desk
 from adapters.cli import main
 from adapters.postgres import SingleTransactionRecorder
 from adapters.servicenow import import_servicenow, load_policy_file
-from adapters.stores import StoreURLError, store_env
+from adapters.stores import StoreUnavailableError, StoreURLError, store_env
 from bench.bench_import import replicate
 from engine.application import Desk
 from engine.clock import SimulatedClock
@@ -33,6 +40,53 @@ DATA = ROOT / "tests" / "data" / "servicenow"
 SIX_K = DATA / "incident_event_log_6k.csv"
 POLICY = DATA / "servicenow-policy.yaml"
 START = datetime(2026, 3, 2, 8, 55, tzinfo=UTC)
+#: Processes started at once on one fresh schema (the issue saw failures with four).
+PARALLEL = 8
+
+
+def _conninfo(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(("postgresql", parts.netloc, parts.path, "", ""))
+
+
+def _as_user(url: str, user: str) -> str:
+    """``url`` with another user (and no password)."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=f"{user}@{parts.netloc.rpartition('@')[2]}"))
+
+
+def _on_database(url: str, database: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
+
+
+def _schema_exists(server: str, schema: str) -> bool:
+    with psycopg.connect(_conninfo(server)) as connection:
+        found = connection.execute(
+            "SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)
+        ).fetchone()
+    return found is not None
+
+
+@pytest.fixture
+def missing_schema(postgres_server: str) -> Iterator[str]:
+    """The name of a schema that does not exist yet; dropped afterwards if something made it."""
+    schema = f"dl_test_{uuid.uuid4().hex[:16]}"
+    yield schema
+    with psycopg.connect(_conninfo(postgres_server), autocommit=True) as connection:
+        connection.execute(
+            sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema))
+        )
+
+
+@pytest.fixture
+def limited_role(postgres_server: str) -> Iterator[str]:
+    """A login role that may connect but create nothing in the database (dropped afterwards)."""
+    role = f"dl_test_role_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(_conninfo(postgres_server), autocommit=True) as connection:
+        connection.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
+    yield role
+    with psycopg.connect(_conninfo(postgres_server), autocommit=True) as connection:
+        connection.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
 
 
 # --------------------------------------------------------------------------- saves of any size
@@ -135,6 +189,121 @@ def test_postgres_stores_write_through_the_single_transaction_recorder() -> None
     assert resolve_topic(env["APPLICATION_RECORDER_TOPIC"]) is SingleTransactionRecorder
 
 
+# --------------------------------------------------------------------------- many processes
+
+#: Imports, reports "ready", waits for "go" on stdin, then opens a Desk and reads the log.
+OPEN_DESK = """
+import sys
+from adapters.bootstrap import open_desk
+print("ready", flush=True)
+sys.stdin.readline()
+desk = open_desk(sys.argv[1])
+desk.recorder.max_notification_id()
+desk.close()
+"""
+#: The command line, started the same way: ready, wait for "go", run ``deskledger ARGS``.
+CLI = """
+import sys
+from adapters.cli import main
+print("ready", flush=True)
+sys.stdin.readline()
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def _run_at_once(script: str, argvs: list[list[str]]) -> list[tuple[int, str, str]]:
+    """Start one Python process per argv, release them together once all have imported;
+    return each one's exit code, stdout (after "ready") and last line of stderr."""
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, *argv],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "DESKLEDGER_ACTOR": "agent"},
+        )
+        for argv in argvs
+    ]
+    for process in processes:
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == "ready"
+    for process in processes:
+        assert process.stdin is not None
+        process.stdin.write("go\n")
+        process.stdin.flush()
+    outcomes = []
+    for process in processes:
+        stdout, stderr = process.communicate(timeout=120)
+        lines = stderr.strip().splitlines()
+        outcomes.append((process.returncode, stdout, lines[-1] if lines else ""))
+    return outcomes
+
+
+@pytest.mark.postgres
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("round_", range(3))
+def test_processes_opening_a_fresh_schema_at_once_all_succeed(
+    postgres_url: str, round_: int
+) -> None:
+    """PARALLEL processes released at once each open a Desk on one fresh, empty schema: none
+    fails (eventsourcing's table creation ran on every open and raced: "tuple concurrently
+    updated", duplicate keys in pg_type)."""
+    outcomes = _run_at_once(OPEN_DESK, [[postgres_url]] * PARALLEL)
+    assert [(code, error) for code, _, error in outcomes] == [(0, "")] * PARALLEL
+
+
+@pytest.mark.postgres
+@pytest.mark.timeout(300)
+def test_parallel_cli_commands_on_a_fresh_schema_all_succeed(postgres_url: str) -> None:
+    """PARALLEL command lines at once on one fresh schema, three times — each opens a ticket
+    of its own, then comments on it, then shows it with --json: every one exits 0."""
+    refs = [f"INC{number}" for number in range(PARALLEL)]
+    rounds = [
+        [
+            ["open", r, "--title", "t", "--caller", "ann", "--impact", "2", "--urgency", "2"]
+            for r in refs
+        ],
+        [["comment", r, "--text", "looking", "--visibility", "internal"] for r in refs],
+        [["show", r, "--json"] for r in refs],
+    ]
+    for commands in rounds:
+        outcomes = _run_at_once(CLI, [["--store", postgres_url, *command] for command in commands])
+        assert [(code, error) for code, _, error in outcomes] == [(0, "")] * PARALLEL
+    shown = [json.loads(stdout) for _, stdout, _ in outcomes]
+    assert [(v["ref"], v["version"]) for v in shown] == [(ref, 2) for ref in refs]
+
+
+# --------------------------------------------------------------------------- schema
+
+
+@pytest.mark.postgres
+def test_a_missing_schema_is_created(
+    postgres_server: str, missing_schema: str, open_store: Callable[[str], Desk]
+) -> None:
+    """Opening a store whose ``?schema=`` does not exist creates it, then works."""
+    desk = open_store(f"{postgres_server}?schema={missing_schema}")
+    desk.execute(
+        "open", {"ref": "INC1", "title": "t", "caller": "c", "impact": 1, "urgency": 1}, actor="a"
+    )
+    assert _schema_exists(postgres_server, missing_schema)
+    assert desk.recorder.max_notification_id() == 1
+
+
+@pytest.mark.postgres
+def test_a_missing_schema_the_user_may_not_create_says_how(
+    postgres_server: str, missing_schema: str, limited_role: str
+) -> None:
+    """A user who may not create the schema gets one line that says what to run, and why."""
+    with pytest.raises(StoreUnavailableError) as raised:
+        open_desk(f"{_as_user(postgres_server, limited_role)}?schema={missing_schema}")
+    message = str(raised.value)
+    assert f"schema {missing_schema} does not exist" in message
+    assert f"CREATE SCHEMA {missing_schema} AUTHORIZATION {limited_role}" in message
+    assert "\n" not in message
+
+
 # --------------------------------------------------------------------------- errors
 
 
@@ -153,6 +322,39 @@ def test_a_store_url_with_an_invalid_port_is_bad_input(
     stderr = capsys.readouterr().err
     assert stderr.startswith("deskledger: error: store ")
     assert reason in stderr
+    assert len(stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("schema", ["Mixed%20Case", "Upper", "1st", "x" * 64])
+def test_a_schema_name_that_needs_quoting_is_bad_input(schema: str) -> None:
+    """eventsourcing writes the schema unquoted in places: only plain lower-case names work, so
+    another name is a StoreURLError that says so (it was 'syntax error at or near ...')."""
+    with pytest.raises(StoreURLError, match="is not a plain SQL name"):
+        store_env(f"postgresql://postgres@127.0.0.1:5432/test?schema={schema}")
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("wrong", "cause"),
+    [
+        (lambda url: _on_database(url, "dl_no_such_db"), 'database "dl_no_such_db" does not exist'),
+        (lambda url: _as_user(url, "dl_no_such_user"), 'role "dl_no_such_user" does not exist'),
+    ],
+    ids=["database", "user"],
+)
+def test_a_wrong_database_or_user_names_the_cause(
+    postgres_server: str,
+    wrong: Callable[[str], str],
+    cause: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The server's reason is in the error (not "couldn't get a connection"); exit 3, one line."""
+    url = wrong(postgres_server)
+    with pytest.raises(StoreUnavailableError, match=cause):
+        open_desk(url)
+    assert main(["--store", url, "show", "INC1"]) == 3
+    stderr = capsys.readouterr().err
+    assert cause in stderr
     assert len(stderr.strip().splitlines()) == 1
 
 
