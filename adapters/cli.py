@@ -29,7 +29,7 @@ from adapters.logging import configure_logging
 from adapters.relay import relay_main
 from adapters.scenario import ScenarioError, run_scenario
 from adapters.servicenow import run_import
-from adapters.stores import StoreUnavailableError
+from adapters.stores import StoreUnavailableError, redacted, store_url
 from engine import commands as cmd
 from engine.application import Desk
 from engine.durations import format_duration
@@ -445,6 +445,30 @@ def _run_import(args: argparse.Namespace) -> int:
     return run_import(_desk(args), args.file, args.policy, args.json)
 
 
+# --------------------------------------------------------------------------- store setup
+
+
+def _run_init(args: argparse.Namespace) -> int:
+    """Create the store now: a PostgreSQL schema (when missing) and the tables.
+
+    Any command does this on first use; ``init`` lets the database's owner do it once, so
+    that everyday commands can run as a user who may only read and write the tables.
+    """
+    _desk(args).close()
+    store = redacted(store_url(args.store))
+    if args.json:
+        _emit_json({"store": store, "ready": True})
+    else:
+        out.print(f"store {store}: ready", markup=False)
+    return EXIT_OK
+
+
+def _add_init_parser(sub: Any) -> None:
+    init = sub.add_parser("init", help="create the store's schema and tables (as their owner)")
+    _add_json(init)
+    init.set_defaults(handler=_run_init)
+
+
 # --------------------------------------------------------------------------- parser, main
 
 
@@ -540,6 +564,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_json(scenario)
     scenario.set_defaults(handler=_run_scenarios)
 
+    _add_init_parser(sub)
     for register in EXTENSIONS:
         register(sub)
     return parser

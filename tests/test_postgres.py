@@ -86,7 +86,8 @@ def limited_role(postgres_server: str) -> Iterator[str]:
         connection.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
     yield role
     with psycopg.connect(_conninfo(postgres_server), autocommit=True) as connection:
-        connection.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+        connection.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))  # grants
+        connection.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
 
 
 # --------------------------------------------------------------------------- saves of any size
@@ -302,6 +303,38 @@ def test_a_missing_schema_the_user_may_not_create_says_how(
     assert f"schema {missing_schema} does not exist" in message
     assert f"CREATE SCHEMA {missing_schema} AUTHORIZATION {limited_role}" in message
     assert "\n" not in message
+
+
+@pytest.mark.postgres
+def test_after_init_a_user_who_may_only_read_and_write_runs_commands(
+    postgres_server: str,
+    missing_schema: str,
+    limited_role: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``deskledger init`` (as the owner) creates the schema and tables; afterwards opening the
+    store runs no DDL, so a user with only table privileges opens it and records events."""
+    assert main(["--store", f"{postgres_server}?schema={missing_schema}", "init"]) == 0
+    assert "ready" in capsys.readouterr().out
+    with psycopg.connect(_conninfo(postgres_server), autocommit=True) as connection:
+        for grant in (
+            "GRANT USAGE ON SCHEMA {schema} TO {role}",
+            "GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA {schema} TO {role}",
+            "GRANT USAGE ON ALL SEQUENCES IN SCHEMA {schema} TO {role}",
+        ):
+            connection.execute(
+                sql.SQL(grant).format(
+                    schema=sql.Identifier(missing_schema), role=sql.Identifier(limited_role)
+                )
+            )
+    url = f"{_as_user(postgres_server, limited_role)}?schema={missing_schema}"
+    desk = open_desk(url)
+    try:
+        fields = {"ref": "INC1", "title": "t", "caller": "c", "impact": 2, "urgency": 2}
+        desk.execute("open", fields, actor="agent")
+        assert desk.get_ticket("INC1").state == "new"
+    finally:
+        desk.close()
 
 
 # --------------------------------------------------------------------------- errors
