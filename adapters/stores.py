@@ -110,6 +110,10 @@ def store_env(url: str) -> dict[str, str]:
             "POSTGRES_PASSWORD": unquote(parts.password or ""),
             "POSTGRES_CONNECT_TIMEOUT": "5",
             "APPLICATION_RECORDER_TOPIC": POSTGRES_RECORDER_TOPIC,
+            # One connection kept open, more on demand (up to 1 + 10 overflow): a command
+            # line uses one at a time, and eventsourcing's default of 5 per process made
+            # 20 parallel commands hold all 100 of a default server's connections.
+            "POSTGRES_POOL_SIZE": "1",
         }
         schema = parse_qs(parts.query).get("schema")
         if schema:

@@ -276,6 +276,18 @@ def test_parallel_cli_commands_on_a_fresh_schema_all_succeed(postgres_url: str) 
     assert [(v["ref"], v["version"]) for v in shown] == [(ref, 2) for ref in refs]
 
 
+@pytest.mark.postgres
+def test_a_desk_keeps_one_connection_open(
+    postgres_url: str, open_store: Callable[[str], Desk]
+) -> None:
+    """A Desk's pool keeps one connection (it grows on demand), not eventsourcing's five:
+    parallel command lines would otherwise use up the server's connections."""
+    recorder = open_store(postgres_url).recorder
+    assert isinstance(recorder, SingleTransactionRecorder)
+    assert recorder.datastore.pool.min_size == 1
+    assert recorder.datastore.pool.max_size > 1
+
+
 # --------------------------------------------------------------------------- schema
 
 
