@@ -2,16 +2,14 @@
 
 ``memory://``, ``sqlite:///relative.db``, ``sqlite:////absolute/path.db`` and
 ``postgresql://user:pass@host:port/db`` (optional ``?schema=name``) select eventsourcing's
-``popo``, ``sqlite`` and ``postgres`` persistence modules. Nothing connects here: the
-settings are handed to :class:`engine.application.Desk`, which builds its recorder.
-
-Before a Desk is built, :func:`prepared_store` checks a PostgreSQL server and makes sure the
-schema and tables exist, created once (see adapters/postgres.py).
+``popo``, ``sqlite`` and ``postgres`` persistence modules. :func:`store_env` connects nowhere:
+its settings are handed to :class:`engine.application.Desk`, which builds its recorder.
+Around that, :func:`prepared_store` checks a PostgreSQL server and makes sure the schema and
+tables exist, created once (see adapters/postgres.py).
 
 A URL that cannot be right (unknown scheme, a port outside 1..65535, a schema name that
-needs quoting) is a
-:class:`StoreURLError` (bad input, exit 2). Messages name the URL with its password masked
-(:func:`redacted`).
+needs quoting) is a :class:`StoreURLError` (bad input, exit 2). Messages name the URL with
+its password masked (:func:`redacted`).
 """
 
 from __future__ import annotations
