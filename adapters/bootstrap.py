@@ -10,7 +10,7 @@ from eventsourcing.persistence import PersistenceError
 
 from adapters.clock import SystemClock
 from adapters.settings import Settings
-from adapters.stores import StoreUnavailableError, store_env
+from adapters.stores import StoreUnavailableError, prepared_store, redacted, store_env
 from engine.application import Desk
 from engine.clock import Clock
 
@@ -33,9 +33,10 @@ def open_desk(
     env = store_env(url)
     system = SystemClock()
     try:
-        desk = Desk(env, clock=clock or system, wall_clock=wall_clock or system)
+        with prepared_store(url, env, Desk.name) as ready:
+            desk = Desk(ready, clock=clock or system, wall_clock=wall_clock or system)
     except PersistenceError as error:
-        raise StoreUnavailableError(f"store {url!r} is unavailable: {error}") from error
+        raise StoreUnavailableError(f"store {redacted(url)!r} is unavailable: {error}") from error
     desk.on_snapshot_ignored = _log_ignored_snapshot
     return desk
 

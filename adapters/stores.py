@@ -2,16 +2,31 @@
 
 ``memory://``, ``sqlite:///relative.db``, ``sqlite:////absolute/path.db`` and
 ``postgresql://user:pass@host:port/db`` (optional ``?schema=name``) select eventsourcing's
-``popo``, ``sqlite`` and ``postgres`` persistence modules. Nothing connects here: the
-settings are handed to :class:`engine.application.Desk`, which builds its recorder.
+``popo``, ``sqlite`` and ``postgres`` persistence modules. :func:`store_env` connects nowhere:
+its settings are handed to :class:`engine.application.Desk`, which builds its recorder.
+Around that, :func:`prepared_store` checks a PostgreSQL server and makes sure the schema and
+tables exist, created once (see adapters/postgres.py).
+
+A URL that cannot be right (unknown scheme, a port outside 1..65535, a schema name that
+needs quoting) is a :class:`StoreURLError` (bad input, exit 2). Messages name the URL with
+its password masked (:func:`redacted`).
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
 
 from engine.errors import DeskLedgerError, UnavailableError
+
+#: eventsourcing's recorder for PostgreSQL stores, by topic (nothing imports psycopg until a
+#: PostgreSQL store is opened); see adapters/postgres.py for why it is not the default one.
+POSTGRES_RECORDER_TOPIC = "adapters.postgres:SingleTransactionRecorder"
+#: Schema names eventsourcing can use: it writes ``schema.type`` unquoted in places.
+_SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
 class StoreURLError(DeskLedgerError, ValueError):
@@ -42,6 +57,34 @@ def _check_sqlite_file(url: str, file: Path) -> None:
         raise StoreURLError(f"store {url!r}: {file} is not a SQLite database")
 
 
+def redacted(url: str) -> str:
+    """``url`` with its password (if any) replaced by ``***``, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user, _, host = parts.netloc.rpartition("@")
+    name = user.split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{name}:***@{host}"))
+
+
+def _port(url: str) -> int:
+    """The URL's port (5432 when absent); a StoreURLError unless it is 1..65535."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if port is None:
+        return 5432
+    if not 1 <= port <= 65535:
+        text = parts.netloc.rpartition(":")[2]
+        shown = text if text.isdigit() else repr(text)
+        raise StoreURLError(
+            f"store {redacted(url)!r}: port {shown} is not a port number (1 to 65535)"
+        )
+    return port
+
+
 def store_env(url: str) -> dict[str, str]:
     """The eventsourcing environment for a store URL."""
     parts = urlsplit(url)
@@ -69,21 +112,51 @@ def store_env(url: str) -> dict[str, str]:
     if parts.scheme in {"postgresql", "postgres"}:
         database = parts.path.lstrip("/")
         if not parts.hostname or not database:
-            raise StoreURLError(f"store {url!r}: use postgresql://user:pass@host:port/database")
+            raise StoreURLError(
+                f"store {redacted(url)!r}: use postgresql://user:pass@host:port/database"
+            )
         env = {
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
             "POSTGRES_DBNAME": database,
             "POSTGRES_HOST": parts.hostname,
-            "POSTGRES_PORT": str(parts.port or 5432),
+            "POSTGRES_PORT": str(_port(url)),
             "POSTGRES_USER": unquote(parts.username or "postgres"),
             "POSTGRES_PASSWORD": unquote(parts.password or ""),
             "POSTGRES_CONNECT_TIMEOUT": "5",
+            "APPLICATION_RECORDER_TOPIC": POSTGRES_RECORDER_TOPIC,
+            # One connection kept open, more on demand (up to 1 + 10 overflow): a command
+            # line uses one at a time, and eventsourcing's default of 5 per process made
+            # 20 parallel commands hold all 100 of a default server's connections.
+            "POSTGRES_POOL_SIZE": "1",
         }
         schema = parse_qs(parts.query).get("schema")
         if schema:
+            if not _SCHEMA_NAME.fullmatch(schema[0]):
+                raise StoreURLError(
+                    f"store {redacted(url)!r}: schema {schema[0]!r} is not a plain SQL name "
+                    "(lower-case letters, digits and _, not starting with a digit, at most 63)"
+                )
             env["POSTGRES_SCHEMA"] = schema[0]
         return env
     raise StoreURLError(
-        f"store {url!r}: unknown scheme {parts.scheme!r} "
+        f"store {redacted(url)!r}: unknown scheme {parts.scheme!r} "
         "(use memory://, sqlite:///file.db or postgresql://user:pass@host:port/db)"
     )
+
+
+@contextmanager
+def prepared_store(url: str, env: dict[str, str], application: str) -> Iterator[dict[str, str]]:
+    """The settings to build ``application`` (an eventsourcing app name) on the store with.
+
+    PostgreSQL: the server is reached first (errors name the cause), the schema and tables are
+    created at most once, and opening an initialised store runs no DDL; the context must stay
+    open while the application is built. Other stores: ``env`` as it is.
+    """
+    if env.get("PERSISTENCE_MODULE") != "eventsourcing.postgres":
+        yield env
+        return
+    # Imported here so that only PostgreSQL stores pay for importing psycopg (~0.1 s).
+    from adapters.postgres import prepared  # noqa: PLC0415
+
+    with prepared(url, env, application) as ready:
+        yield ready

@@ -14,6 +14,25 @@ from adapters.settings import Settings
 POLICY_ADMIN = "policy-admin"
 
 
+def init(args: argparse.Namespace, settings: Settings) -> int:
+    """Create the store and its views now (see the parser's description)."""
+    from adapters.bootstrap import open_desk  # noqa: PLC0415
+    from adapters.stores import redacted  # noqa: PLC0415
+    from projections.views import open_views  # noqa: PLC0415
+
+    desk = open_desk(settings)
+    try:
+        open_views(desk).ensure()
+    finally:
+        desk.close()
+    store = redacted(settings.store)
+    if args.json:
+        render.emit_json({"store": store, "ready": True})
+    else:
+        render.line(f"store {store}: ready")
+    return EXIT_OK
+
+
 def policy(args: argparse.Namespace, settings: Settings) -> int:
     from engine.policy import parse_policy  # noqa: PLC0415
 

@@ -220,6 +220,17 @@ def build_parser() -> Parser:
     advance.add_argument("--to", required=True, metavar="T", help="the instant to advance to")
     advance.set_defaults(handler="adapters.cli.reads:advance")
 
+    init = sub.add_parser(
+        "init",
+        help="create the store's schema, tables and views now (run once as their owner)",
+        description="Create the store: a PostgreSQL schema when missing, the event and "
+        "snapshot tables, and the views' tables. Any command does this on first use; init "
+        "lets the database's owner do it once, so that everyday commands can run as a user "
+        "who may only read and write the tables.",
+        parents=[common],
+    )
+    init.set_defaults(handler="adapters.cli.admin:init")
+
     policy = sub.add_parser("policy", help="validate or install an SLA policy", parents=[common])
     policy.add_argument("action", choices=["check", "load"], help="check: validate; load: install")
     policy.add_argument("file", help="the policy YAML file")
