@@ -57,6 +57,8 @@ def _title(what: str, as_of: Any) -> str:
 def _cell(value: object) -> object:
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)
     return value
 
 
