@@ -174,9 +174,11 @@ def review(ticket: Ticket, command: cmd.Review, ctx: Context) -> None:
 
 
 def update(ticket: Ticket, command: cmd.Update, ctx: Context) -> None:
-    """Only the fields the command gives (an explicit null among them clears that field)."""
+    """Only the fields the command gives (an explicit null among them clears that field), in
+    the order the command declares them."""
     given = command.model_fields_set - {"ref"}
-    ticket.update(ctx.stamp, {name: getattr(command, name) for name in sorted(given)})
+    fields = [name for name in type(command).model_fields if name in given]
+    ticket.update(ctx.stamp, {name: getattr(command, name) for name in fields})
 
 
 def assign_roles(ticket: Ticket, command: cmd.AssignRoles, ctx: Context) -> None:

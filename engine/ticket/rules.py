@@ -304,9 +304,10 @@ class Ticket(TicketFacts):
 
         Rules: allowed in every state that is not final (a resolved ticket's details can still
         be corrected before it closes); at least one field, each a known one; ``title`` cannot
-        be cleared or blank; ``affected_users`` is not negative; an update that changes nothing
-        is rejected, so a mistyped command is never taken for a change. It never re-targets SLA
-        timers: only a priority change does (SPEC §4).
+        be cleared or blank; ``affected_users`` is not negative; ``affected_services`` is a list
+        of names (null clears it to none); an update that changes nothing is rejected, so a
+        mistyped command is never taken for a change. It never re-targets SLA timers: only a
+        priority change does (SPEC §4).
         """
         self._allow(Action.UPDATE)
         if not changes:
@@ -315,6 +316,12 @@ class Ticket(TicketFacts):
                 f"give at least one field to change ({', '.join(UPDATABLE)})",
                 ref=self.ref,
             )
+        changes = dict(changes)
+        if "affected_services" in changes:
+            services = changes["affected_services"] or []
+            for index, service in enumerate(services):
+                _require_text(f"affected_services[{index}]", service, self.ref)
+            changes["affected_services"] = list(services)
         for name, value in changes.items():
             if name not in UPDATABLE:
                 raise CommandValidationError(
