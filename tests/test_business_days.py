@@ -136,8 +136,7 @@ OPENED = utc("2026-03-05T09:00")  # Thursday 10:00 in Berlin
 
 
 def _desk() -> Desk:
-    desk = open_desk("memory://", clock=SimulatedClock(OPENED), wall_clock=FixedClock(OPENED))
-    desk.load_policy(POLICY, actor="admin", at=OPENED)
+    desk = _desk_without_ticket()
     desk.execute(
         "open",
         {"ref": "INC1", "title": "VPN", "caller": "carol", "impact": 2, "urgency": 2},
@@ -202,6 +201,55 @@ def test_a_pause_moves_an_end_of_day_due_past_the_close() -> None:
     desk.execute("resume", {"ref": "INC1"}, actor="agent", at=utc("2026-03-06T15:00"))
     expected = ("in_progress", "2026-03-09T09:00:00+00:00", 15 * 3600)
     assert expected == _timers(desk, utc("2026-03-06T15:00"))["next day"]
+
+
+def test_a_timer_started_by_a_priority_change_counts_from_the_opening() -> None:
+    """Opened P4 (no SLA applies) on Thursday 10:00 and raised to P3 on Monday 11:00: the
+    3bd timer starts then, retroactively, due three working days after the opening (Tuesday
+    10:00), not after the priority change."""
+    desk = _desk_without_ticket()
+    desk.execute(
+        "open",
+        {"ref": "INC1", "title": "VPN", "caller": "carol", "impact": 2, "urgency": 3},
+        actor="agent",
+        at=OPENED,
+    )
+    desk.execute(
+        "reprioritize",
+        {"ref": "INC1", "urgency": 2, "reason": "more users"},
+        actor="agent",
+        at=utc("2026-03-09T10:00"),
+    )
+    expected = ("in_progress", "2026-03-10T09:00:00+00:00", 24 * 3600)
+    assert expected == _timers(desk, utc("2026-03-09T10:00"))["3 working days"]
+
+
+def test_what_if_converts_business_day_targets_per_ticket() -> None:
+    """Re-scored under a 3bd policy, a ticket opened Thursday 10:00 and resolved Wednesday
+    would have breached on Tuesday 10:00 (09:00Z): the what-if converts from its opening."""
+    desk = open_desk("memory://", clock=SimulatedClock(OPENED), wall_clock=FixedClock(OPENED))
+    desk.execute(
+        "open",
+        {"ref": "INC1", "title": "VPN", "caller": "carol", "impact": 2, "urgency": 2},
+        actor="agent",
+        at=OPENED,
+    )
+    desk.execute(
+        "resolve",
+        {"ref": "INC1", "code": "fixed", "notes": "n"},
+        actor="agent",
+        at=utc("2026-03-11T12:00"),
+    )
+    report = desk.what_if(POLICY, at=utc("2026-03-12T00:00"))
+    changes = {c.sla: (c.what_if, c.what_if_breached_at) for c in report.changes}
+    expected = ("breached", utc("2026-03-10T09:00"))
+    assert expected == changes["3 working days"]
+
+
+def _desk_without_ticket() -> Desk:
+    desk = open_desk("memory://", clock=SimulatedClock(OPENED), wall_clock=FixedClock(OPENED))
+    desk.load_policy(POLICY, actor="admin", at=OPENED)
+    return desk
 
 
 def test_explain_says_where_a_business_day_target_landed(
