@@ -217,7 +217,8 @@ def run_scenario(desk: Desk, path: Path) -> ScenarioResult:
     """Run one scenario file against ``desk`` and check its expectations."""
     document = load_scenario(path)
     result = ScenarioResult(name=str(document.get("name", path.stem)), path=str(path))
-    start = result.start = _instant(document["start"], None, path, "start")
+    start = _instant(document["start"], None, path, "start")
+    result.start = start
     policy = scenario_policy(document, path)
     if policy is not None:
         desk.load_policy(policy, actor="scenario", at=start)
