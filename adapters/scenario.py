@@ -5,12 +5,29 @@ mapping), ``start``, ``steps`` and ``expect``. Each step runs one command (``do`
 ``with``, actor in ``as``, optional ``command_id`` and ``expected_version``) at ``at`` — an
 offset from ``start`` (``+4m``, ``+1h30m``) or an absolute ISO instant — or ``advance`` to
 move the clock, or ``load_policy`` (``with: {policy: FILE-or-mapping}``) to install a new
-policy version mid-history. Expectations check ticket fields (optionally ``as_of``), SLA
-timers and expected errors.
+policy version mid-history.
+
+Expectations (each may add ``as_of: T``, else it is checked at the end of the scenario):
+
+* ``ticket: REF`` with ticket fields (``state``, ``priority``, ``affected_users``...) and
+  ``sla: {NAME: {stage, due_at, elapsed_seconds, breached_at}}``;
+* ``step: N`` with ``error: ClassName`` (the step must be rejected);
+* ``queue:`` the queue as ``deskledger queue`` orders it: a list of refs (the whole queue, in
+  order), or a mapping with optional ``group``, ``assignee``, ``tier`` (the queue's filters)
+  and ``refs`` (the whole queue, in order) and/or ``entries`` (the whole queue, each entry a
+  mapping of the fields to check, e.g. ``{ref: INC1, next_due_at: ...}``);
+* ``report:`` figures of ``deskledger report`` by their JSON names, nested as in the report
+  (``volume: {opened: 3}``, ``sla: {P1 resolution: {adherence: 0.5}}``, ``fcr_rate: 0.5``);
+  a mapping checks only the keys it gives. ``from``, ``to`` (instants or offsets from
+  ``start``) and ``group`` choose the report's period and group.
+
+A failed expectation is listed with its expected and actual values; a key an expectation
+does not know is a :class:`ScenarioError` naming it and the valid ones.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -27,6 +44,8 @@ from engine.errors import DeskLedgerError, TicketNotFoundError
 from engine.sla import TimerStatus
 from engine.views import ticket_view
 from engine.vocabulary import SlaStage
+from projections.queries import Queries
+from projections.views import open_views
 
 log = structlog.get_logger("deskledger.scenario")
 
@@ -237,18 +256,35 @@ def run_scenario(desk: Desk, path: Path) -> ScenarioResult:
 
 def _check(desk: Desk, expectations: list[Any], result: ScenarioResult, path: Path) -> None:
     expected_errors: set[int] = set()
+    queries: Queries | None = None
     for index, expectation in enumerate(expectations):
         where = f"expect[{index}]"
         if not isinstance(expectation, Mapping):
             raise ScenarioError(path, where, "an expectation is a mapping")
         if "step" in expectation:
+            _known_keys(expectation, {"step", "error"}, path, where)
             expected_errors.add(int(expectation["step"]))
             _check_error(expectation, result)
         elif "ticket" in expectation:
             _check_ticket(desk, expectation, result, path, where)
+        elif "queue" in expectation or "report" in expectation:
+            kind = "queue" if "queue" in expectation else "report"
+            _known_keys(expectation, {kind, "as_of"}, path, where)
+            queries = queries or Queries(open_views(desk))
+            as_of = (
+                _instant(expectation["as_of"], result.start, path, f"{where}.as_of")
+                if "as_of" in expectation
+                else result.end
+            )
+            assert as_of is not None  # the run set its end
+            check = _check_queue if kind == "queue" else _check_report
+            check(queries, expectation[kind], as_of, result, _Where(path, f"{where}.{kind}"))
         else:
             raise ScenarioError(
-                path, where, "unsupported expectation (use 'ticket:' or 'step:' with 'error:')"
+                path,
+                where,
+                "unsupported expectation (use 'ticket:', 'queue:', 'report:', "
+                "or 'step:' with 'error:')",
             )
     for number, error in sorted(result.errors.items()):
         if number not in expected_errors:
@@ -273,6 +309,14 @@ def _check_error(expectation: Mapping[str, Any], result: ScenarioResult) -> None
 
 
 def _same(expected: Any, actual: Any) -> bool:
+    numbers = (int, float)
+    if (
+        isinstance(expected, numbers)
+        and isinstance(actual, numbers)
+        and not isinstance(expected, bool)
+        and not isinstance(actual, bool)
+    ):
+        return math.isclose(expected, actual, rel_tol=1e-9, abs_tol=1e-9)
     if isinstance(expected, datetime) and isinstance(actual, str):
         try:
             return datetime.fromisoformat(actual) == expected
@@ -340,6 +384,180 @@ def _check_ticket(
             continue
         result.checks += 1
         if key not in view:
-            raise ScenarioError(path, f"{where}.{key}", "unknown ticket field")
+            known = ", ".join(sorted({*view, "sla", "as_of"}))
+            raise ScenarioError(path, f"{where}.{key}", f"unknown ticket field (one of {known})")
         if not _same(expected, view[key]):
             result.failures.append(Failure(f"{label} {key}", _plain(expected), view[key]))
+
+
+def _known_keys(given: Mapping[str, Any], known: set[str], path: Path, where: str) -> None:
+    unknown = sorted(str(key) for key in set(given) - known)
+    if unknown:
+        raise ScenarioError(
+            path, f"{where}.{unknown[0]}", f"unknown key (one of {', '.join(sorted(known))})"
+        )
+
+
+@dataclass(frozen=True)
+class _Where:
+    """Where in the scenario file an expectation is (for ScenarioError)."""
+
+    path: Path
+    at: str
+
+    def error(self, key: str, problem: str) -> ScenarioError:
+        return ScenarioError(self.path, f"{self.at}.{key}" if key else self.at, problem)
+
+
+def _as_of_label(as_of: datetime, result: ScenarioResult) -> str:
+    return "" if as_of == result.end else f" as of {as_of.astimezone(UTC).isoformat()}"
+
+
+# ---------------------------------------------------------------------- queue
+
+_QUEUE_KEYS = {"group", "assignee", "tier", "refs", "entries"}
+
+
+def _check_queue(
+    queries: Queries, expected: Any, as_of: datetime, result: ScenarioResult, where: _Where
+) -> None:
+    """The queue (SPEC §10 order) against a list of refs or a mapping (see module doc)."""
+    if isinstance(expected, list):
+        expected = {"refs": expected}
+    if not isinstance(expected, Mapping):
+        raise where.error("", "give the refs in order, or a mapping with refs and/or entries")
+    _known_keys(expected, _QUEUE_KEYS, where.path, where.at)
+    if "refs" not in expected and "entries" not in expected:
+        raise where.error("", "give refs (in order) and/or entries")
+    tier = expected.get("tier")
+    queue = queries.queue(
+        group=expected.get("group"),
+        assignee=expected.get("assignee"),
+        tier=None if tier is None else int(tier),
+        as_of=as_of,
+    )
+    filters = ", ".join(
+        f"{key} {expected[key]}" for key in ("group", "assignee", "tier") if key in expected
+    )
+    label = "queue" + (f" ({filters})" if filters else "") + _as_of_label(as_of, result)
+    if "refs" in expected:
+        refs = expected["refs"]
+        if not isinstance(refs, list):
+            raise where.error("refs", "give the queue's refs as a list, in order")
+        result.checks += 1
+        actual = [entry["ref"] for entry in queue]
+        if [str(ref) for ref in refs] != actual:
+            result.failures.append(Failure(f"{label} refs", [str(ref) for ref in refs], actual))
+    if "entries" in expected:
+        _check_entries(expected["entries"], queue, label, result, where)
+
+
+def _check_entries(
+    entries: Any, queue: list[dict[str, Any]], label: str, result: ScenarioResult, where: _Where
+) -> None:
+    if not isinstance(entries, list) or not all(isinstance(e, Mapping) for e in entries):
+        raise where.error("entries", "give a list with a mapping of fields per queue entry")
+    result.checks += 1
+    if len(entries) != len(queue):
+        result.failures.append(Failure(f"{label} length", len(entries), len(queue)))
+    for index, (wanted, actual) in enumerate(zip(entries, queue, strict=False)):
+        for key, value in wanted.items():
+            if key not in actual:
+                known = ", ".join(sorted(actual))
+                raise where.error(
+                    f"entries[{index}].{key}", f"unknown queue field (one of {known})"
+                )
+            result.checks += 1
+            if not _same(value, actual[key]):
+                result.failures.append(
+                    Failure(f"{label}[{index}] {key}", _plain(value), actual[key])
+                )
+
+
+# ---------------------------------------------------------------------- report
+
+
+class _Keyed:
+    """A report map whose keys are data (dates, SLA names, groups), each value shaped so."""
+
+    def __init__(self, inner: Any = None) -> None:
+        self.inner = inner
+
+
+_MEAN_MEDIAN = {"mean": None, "median": None}
+_PER_OWNER = {"resolved": None, "median_resolve_seconds": None}
+#: The report's figures by their JSON names (:mod:`projections.report`), and their shapes:
+#: a dict has fixed keys, ``_Keyed`` keys that are data, None a value.
+REPORT_FIGURES: dict[str, Any] = {
+    "period": {"from": None, "to": None, "as_of": None, "group": None},
+    "volume": {
+        "opened": None,
+        "resolved": None,
+        "opened_by_day": _Keyed(),
+        "opened_by_priority": _Keyed(),
+        "opened_by_channel": _Keyed(),
+        "opened_by_category": _Keyed(),
+    },
+    "backlog": {"open": None, "aging": dict.fromkeys(("<1d", "1-3d", "3-7d", "7-30d", ">30d"))},
+    "sla": _Keyed({"achieved": None, "breached": None, "running": None, "adherence": None}),
+    "mtta_seconds": _MEAN_MEDIAN,
+    "mttr_seconds": _MEAN_MEDIAN,
+    "fcr_rate": None,
+    "reopen_rate": None,
+    "reassignment_rate": None,
+    "mean_reassignments": None,
+    "by_group": _Keyed(_PER_OWNER),
+    "by_assignee": _Keyed(_PER_OWNER),
+    "top_categories": {"escalations": None, "reassignments": None},
+}
+_REPORT_OPTIONS = ("from", "to", "group")
+
+
+def _check_report(
+    queries: Queries, expected: Any, as_of: datetime, result: ScenarioResult, where: _Where
+) -> None:
+    """Report figures (nested as in the report's JSON) against ``deskledger report``."""
+    if not isinstance(expected, Mapping):
+        raise where.error("", "give a mapping of report figures (e.g. volume: {opened: 3})")
+    _known_keys(expected, {*REPORT_FIGURES, *_REPORT_OPTIONS}, where.path, where.at)
+    start = result.start
+    period = {
+        key: _instant(expected[key], start, where.path, f"{where.at}.{key}")
+        for key in ("from", "to")
+        if key in expected
+    }
+    group = expected.get("group")
+    report = queries.report(
+        period_from=period.get("from"),
+        period_to=period.get("to"),
+        as_of=as_of,
+        group=None if group is None else str(group),
+    )
+    label = "report" + (f" (group {group})" if group is not None else "")
+    figures = _Figures(label + _as_of_label(as_of, result), result, where)
+    for name, value in expected.items():
+        if name not in _REPORT_OPTIONS:
+            figures.compare(name, value, report.get(name), REPORT_FIGURES[name])
+
+
+@dataclass(frozen=True)
+class _Figures:
+    """Compares expected report figures with the report's, noting each failure."""
+
+    label: str
+    result: ScenarioResult
+    where: _Where
+
+    def compare(self, name: str, expected: Any, actual: Any, shape: Any) -> None:
+        """One figure; a mapping only for the keys it gives, recursively."""
+        if isinstance(expected, Mapping) and isinstance(shape, dict | _Keyed):
+            if isinstance(shape, dict):
+                _known_keys(expected, set(shape), self.where.path, f"{self.where.at}.{name}")
+            for key, value in expected.items():
+                inner = shape.inner if isinstance(shape, _Keyed) else shape[key]
+                found = actual.get(str(key)) if isinstance(actual, Mapping) else None
+                self.compare(f"{name}.{key}", value, found, inner)
+            return
+        self.result.checks += 1
+        if not _same(expected, actual):
+            self.result.failures.append(Failure(f"{self.label} {name}", _plain(expected), actual))

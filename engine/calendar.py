@@ -278,6 +278,16 @@ class BusinessCalendar:
             return True
         return bool(self._countries) and day in self._country_holidays(day.year)
 
+    def working_hours(self, day: date) -> tuple[tuple[timedelta, timedelta], ...]:
+        """The working periods of the local date ``day`` as offsets from its local midnight,
+        in order: none on a holiday or a closed weekday, ``00:00-24:00`` every day for 24x7.
+        Business-day targets count working days with it (:mod:`engine.business_days`)."""
+        if self._always:
+            return ((timedelta(0), timedelta(days=1)),)
+        if self.is_holiday(day):
+            return ()
+        return tuple((start * _ONE_US, end * _ONE_US) for start, end in self._hours[day.weekday()])
+
     # -- arithmetic --------------------------------------------------------------------------
 
     def is_working(self, at: datetime) -> bool:

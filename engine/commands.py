@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from engine.canonical import canonical_json
 from engine.errors import CommandValidationError
-from engine.ids import ticket_ref
+from engine.ids import record_ref, ticket_ref
 from engine.vocabulary import Channel, HoldReason, TicketKind, Visibility, values
 
 _REF = "the ticket's reference, e.g. INC0001234"
@@ -168,12 +169,98 @@ class Communicate(Command):
     )
 
 
+class ActionItem(BaseModel):
+    """One follow-up of a post-incident review: what, who, by when, and the problem or change
+    record that carries it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
+
+    text: str = Field(description="what is to be done")
+    owner: str | None = Field(default=None, description="who sees it done")
+    due: date | None = Field(default=None, description="by when (a date)")
+    link: str | None = Field(default=None, description="its problem or change ref, e.g. CHG0042")
+
+    @field_validator("link")
+    @classmethod
+    def _valid_link(cls, value: str | None) -> str | None:
+        return None if value is None else record_ref(value)
+
+
 class Review(Command):
-    """Record the post-incident review of a resolved major incident."""
+    """Record the post-incident review of a resolved major incident. An action is its text
+    alone or text with owner, due date and the problem or change ref that carries it (on the
+    command line: 'TEXT | owner=NAME | due=YYYY-MM-DD | link=REF')."""
 
     summary: str = Field(description="what happened")
     root_cause: str = Field(description="why it happened")
-    actions: list[str] = Field(default=[], description="follow-up actions (repeat the option)")
+    actions: list[ActionItem] = Field(
+        default=[],
+        description="a follow-up: 'TEXT | owner=NAME | due=YYYY-MM-DD | link=REF' (repeat)",
+    )
+    contributing_factors: list[str] = Field(
+        default=[], description="what made it worse or likelier (repeat)"
+    )
+    went_well: list[str] = Field(default=[], description="what went well (repeat)")
+    lessons: list[str] = Field(default=[], description="a lesson learned (repeat)")
+
+    @field_validator("actions", mode="before")
+    @classmethod
+    def _plain_actions(cls, value: Any) -> Any:
+        """An action given as text alone is an action item without owner, due date or link."""
+        if isinstance(value, list):
+            return [{"text": item} if isinstance(item, str) else item for item in value]
+        return value
+
+
+class AssignRoles(Command):
+    """Name a major incident's incident commander and/or communications lead; an explicit
+    null clears a role."""
+
+    commander: str | None = Field(default=None, description="the incident commander")
+    comms_lead: str | None = Field(default=None, description="the communications lead")
+
+
+class RecordImpact(Command):
+    """Record when a major incident's impact started, was detected and was mitigated (each
+    optional; started <= detected, started <= mitigated, none later than the command)."""
+
+    started_at: datetime | None = Field(
+        default=None, description="when the impact started (ISO-8601 with offset)"
+    )
+    detected_at: datetime | None = Field(
+        default=None, description="when it was detected (ISO-8601 with offset)"
+    )
+    mitigated_at: datetime | None = Field(
+        default=None, description="when the impact was mitigated (ISO-8601 with offset)"
+    )
+
+    @field_validator("started_at", "detected_at", "mitigated_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.utcoffset() is None:
+            raise ValueError(f"{value.isoformat()} has no UTC offset")
+        return value
+
+
+class Update(Command):
+    """Change descriptive fields after opening, as one event holding the fields that change;
+    an explicit null clears an optional field. Not on closed or canceled tickets."""
+
+    title: str | None = Field(default=None, description="a new title")
+    description: str | None = Field(default=None, description="a new description")
+    category: str | None = Field(default=None, description="category, e.g. network")
+    subcategory: str | None = Field(default=None, description="subcategory, e.g. vpn")
+    service: str | None = Field(default=None, description="affected service or configuration item")
+    affected_services: list[str] | None = Field(
+        default=None, description="every service affected (repeat; replaces the list)"
+    )
+    affected_users: int | None = Field(default=None, description="how many users are affected")
+    change: str | None = Field(default=None, description="the related change's ref, e.g. CHG0042")
+
+    @field_validator("change")
+    @classmethod
+    def _valid_change(cls, value: str | None) -> str | None:
+        return None if value is None else record_ref(value)
 
 
 class LinkProblem(Command):
@@ -200,6 +287,9 @@ COMMANDS: dict[str, type[Command]] = {
     "communicate": Communicate,
     "review": Review,
     "link_problem": LinkProblem,
+    "update": Update,
+    "assign_roles": AssignRoles,
+    "record_impact": RecordImpact,
 }
 COMMAND_NAMES = {cls: name for name, cls in COMMANDS.items()}
 
@@ -227,12 +317,19 @@ def parse_command(name: str, fields: Mapping[str, Any]) -> Command:
         )
     if not isinstance(fields, Mapping):
         raise CommandValidationError("with", f"expected a mapping of fields, got {fields!r}")
+    model = COMMANDS[normalized]
     try:
-        return COMMANDS[normalized].model_validate(dict(fields))
+        return model.model_validate(dict(fields))
     except ValidationError as error:
         first = error.errors()[0]
         location = ".".join(str(part) for part in first["loc"]) or normalized
         if isinstance(first.get("ctx", {}).get("error"), CommandValidationError):
             raise first["ctx"]["error"] from None
         ref = fields.get("ref") if isinstance(fields.get("ref"), str) else None
-        raise CommandValidationError(location, first["msg"], ref=ref) from None
+        problem = first["msg"].removeprefix("Value error, ")
+        if first["type"] == "extra_forbidden":
+            owner: type[BaseModel] = model if len(first["loc"]) == 1 else ActionItem
+            known = ", ".join(name for name in owner.model_fields if name != "ref")
+            what = normalized if owner is model else "an action item"
+            problem = f"unknown field of {what} (its fields: {known or 'none'})"
+        raise CommandValidationError(location, problem, ref=ref) from None

@@ -13,10 +13,19 @@ every key of the line but ``hash``, ``position`` and ``version``, canonically en
   still verifies);
 * :func:`event_from_envelope` turns an envelope back into the domain event (a subscriber's
   projection applies it with the aggregate's own mutators).
+
+**Upcast events keep what was recorded.** When an event class changes shape, its
+``upcast_vN_vN+1`` methods (eventsourcing's upcasting) bring older records up to date when
+they are read, so the domain sees one shape. The upcaster first calls :func:`keep_recorded`,
+which keeps the data as it was recorded beside the event (not as a field); the event's
+envelope is built from that, so the export, the relay, audits and hashes show what was
+recorded, never what it was upcast to. An envelope of an older shape (its ``data`` keys are
+not the class's) is upcast the same way when it is turned back into an event.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import typing
@@ -72,6 +81,18 @@ ENVELOPE_KEYS = (
 )
 
 _RECORD_ONLY = frozenset({"class_version"})
+
+#: Where an upcast event keeps the data it was recorded with (an attribute, not a field).
+RECORDED_DATA = "_recorded_data"
+
+
+def keep_recorded(state: dict[str, Any]) -> None:
+    """Called by an upcaster before it changes an event's ``state``: keep the event's data as
+    recorded (once: the first upcaster of a chain keeps it), for its envelope."""
+    if RECORDED_DATA not in state:
+        state[RECORDED_DATA] = copy.deepcopy(
+            {key: value for key, value in state.items() if key not in ENVELOPE_FIELDS}
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +197,7 @@ def envelope_of(event: Any, position: int) -> Envelope:
         event.actor,
         event.reason,
         event.command_id,
-        {name: _json_value(getattr(event, name)) for name in data_fields(type(event))},
+        _data(event),
         None if source is None else normal(source),
         event.prev_hash,
         event.hash,
@@ -185,6 +206,14 @@ def envelope_of(event: Any, position: int) -> Envelope:
         event.command_digest,
         extra,
     )
+
+
+def _data(event: Any) -> dict[str, Any]:
+    """The event's own fields for its envelope: as recorded, for an upcast event."""
+    recorded = event.__dict__.get(RECORDED_DATA)
+    if recorded is not None:
+        return {name: _json_value(value) for name, value in recorded.items()}
+    return {name: _json_value(getattr(event, name)) for name in data_fields(type(event))}
 
 
 def _json_value(value: Any) -> Any:
@@ -282,7 +311,29 @@ def event_from_envelope(envelope: Envelope, classes: Mapping[str, type[Any]]) ->
         fields[name] = datetime.fromisoformat(value) if name in instants and value else value
     if "originator_topic" in {f.name for f in dataclasses.fields(cls)}:
         fields["originator_topic"] = envelope.extra.get("originator_topic") or cls.topic_of_stream
+    if set(envelope.data) != set(data_fields(cls)):
+        return _upcast(cls, fields, envelope.format)
     return cls(**fields)
+
+
+def _upcast(cls: type[Any], state: dict[str, Any], hash_format: int) -> Any:
+    """The event of an envelope recorded under an older shape of ``cls``, upcast as the store's
+    mapper would: from class version 1 for a format-1 line, else from 2 (format 2 arrived with
+    version 2). TypeError, as the constructor would raise, when the data still does not fit."""
+    version = 1 if hash_format < 2 else 2
+    while version < getattr(cls, "class_version", 1):
+        getattr(cls, f"upcast_v{version}_v{version + 1}")(state)
+        version += 1
+    missing = set(data_fields(cls)) - set(state)
+    unknown = set(state) - {f.name for f in dataclasses.fields(cls)} - {RECORDED_DATA}
+    if missing or unknown:
+        raise TypeError(
+            f"{cls.__name__} data does not fit: missing {sorted(missing)}, "
+            f"unknown {sorted(unknown)}"
+        )
+    event = object.__new__(cls)
+    object.__setattr__(event, "__dict__", state)
+    return event
 
 
 _INSTANTS: dict[type, frozenset[str]] = {}

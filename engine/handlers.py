@@ -163,7 +163,39 @@ def communicate(ticket: Ticket, command: cmd.Communicate, ctx: Context) -> None:
 
 def review(ticket: Ticket, command: cmd.Review, ctx: Context) -> None:
     ticket.review(
-        ctx.stamp, summary=command.summary, root_cause=command.root_cause, actions=command.actions
+        ctx.stamp,
+        summary=command.summary,
+        root_cause=command.root_cause,
+        actions=[action.model_dump(mode="json") for action in command.actions],
+        contributing_factors=command.contributing_factors,
+        went_well=command.went_well,
+        lessons=command.lessons,
+    )
+
+
+def update(ticket: Ticket, command: cmd.Update, ctx: Context) -> None:
+    """Only the fields the command gives (an explicit null among them clears that field), in
+    the order the command declares them."""
+    given = command.model_fields_set - {"ref"}
+    fields = [name for name in type(command).model_fields if name in given]
+    ticket.update(ctx.stamp, {name: getattr(command, name) for name in fields})
+
+
+def assign_roles(ticket: Ticket, command: cmd.AssignRoles, ctx: Context) -> None:
+    given = command.model_fields_set
+    ticket.assign_roles(
+        ctx.stamp,
+        commander=command.commander if "commander" in given else UNSET,
+        comms_lead=command.comms_lead if "comms_lead" in given else UNSET,
+    )
+
+
+def record_impact(ticket: Ticket, command: cmd.RecordImpact, ctx: Context) -> None:
+    ticket.record_impact(
+        ctx.stamp,
+        started_at=command.started_at,
+        detected_at=command.detected_at,
+        mitigated_at=command.mitigated_at,
     )
 
 
@@ -189,4 +221,7 @@ HANDLERS: Mapping[type[cmd.Command], Handler] = {
     cmd.Communicate: communicate,
     cmd.Review: review,
     cmd.LinkProblem: link_problem,
+    cmd.Update: update,
+    cmd.AssignRoles: assign_roles,
+    cmd.RecordImpact: record_impact,
 }

@@ -33,6 +33,16 @@ def ticket_ref(value: str, field: str = "ref") -> TicketRef:
     return TicketRef(value)
 
 
+def record_ref(value: str) -> str:
+    """Validate a reference to a record kept elsewhere (a problem ``PRB0042``, a change
+    ``CHG0042``): the characters of a ticket ref. ValueError (a field validator's error)."""
+    if not isinstance(value, str) or not _REF_PATTERN.match(value):
+        raise ValueError(
+            f"invalid ref {value!r} (letters, digits, '-' or '_', starting with a letter)"
+        )
+    return value
+
+
 @lru_cache(maxsize=65536)
 def ticket_id(ref: str) -> UUID:
     """The stream id of the ticket with this ref: the same ref always maps to the same id."""

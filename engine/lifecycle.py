@@ -64,6 +64,8 @@ class Action(StrEnum):
     COMMUNICATE = "communicate"
     REVIEW = "review"
     LINK_PROBLEM = "link_problem"
+    ASSIGN_ROLES = "assign_roles"
+    RECORD_IMPACT = "record_impact"
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,15 @@ DEFAULT_LIMITS: Mapping[str, int] = {
     "summary": 10_000,
     "root_cause": 10_000,
     "actions": 2_000,
+    "owner": 200,
+    "link": 64,
+    "contributing_factors": 2_000,
+    "went_well": 2_000,
+    "lessons": 2_000,
+    "commander": 200,
+    "comms_lead": 200,
+    "affected_services": 200,
+    "change": 64,
     "problem": 200,
     "child": 64,
     "actor": 200,
@@ -54,18 +63,25 @@ def check(
     command_id: str | None,
 ) -> None:
     """Raise :class:`CommandValidationError` for the first text over its limit (a list's
-    items are checked one by one)."""
+    items are checked one by one; in a list of mappings such as a review's action items,
+    ``text`` counts against the list's own limit and every other member against its name's,
+    e.g. ``owner``)."""
     values: list[tuple[str, Any]] = [*fields.items(), ("actor", actor), ("command_id", command_id)]
     for name, value in values:
         items = value if isinstance(value, list) else [value]
         for item in items:
-            if isinstance(item, str):
-                limit = limits.get(name, DEFAULT_LIMITS.get(name, FALLBACK_LIMIT))
-                if len(item) > limit:
-                    field = "as" if name == "actor" else name
-                    raise CommandValidationError(
-                        field,
-                        f"is {len(item):,} characters long; the limit is {limit:,} "
-                        "(the policy's limits can change it)",
-                        ref=ref,
-                    )
+            members = item.items() if isinstance(item, Mapping) else [("text", item)]
+            for member, text in members:
+                if isinstance(text, str):
+                    _check_one(name if member == "text" else member, text, limits, ref)
+
+
+def _check_one(name: str, text: str, limits: Mapping[str, int], ref: str | None) -> None:
+    limit = limits.get(name, DEFAULT_LIMITS.get(name, FALLBACK_LIMIT))
+    if len(text) > limit:
+        raise CommandValidationError(
+            "as" if name == "actor" else name,
+            f"is {len(text):,} characters long; the limit is {limit:,} "
+            "(the policy's limits can change it)",
+            ref=ref,
+        )

@@ -13,16 +13,20 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from engine.durations import format_duration, parse_duration
+from engine.business_days import BusinessDays
+from engine.durations import format_duration, parse_business_days, parse_duration
 from engine.errors import PolicyError
 from engine.limits import DEFAULT_LIMITS
 from engine.sla import SlaTerms
 from engine.vocabulary import HoldReason, SlaKind, TicketKind, values
+
+if TYPE_CHECKING:
+    from engine.calendar import BusinessCalendar
 
 DEFAULT_MATRIX: dict[int, dict[int, int]] = {
     1: {1: 1, 2: 2, 3: 3},
@@ -79,10 +83,13 @@ class _Sla(_Strict):
     calendar: str = "24x7"
     pause_on: list[str] = []
     warn_at: list[int] = [50, 75, 90]
+    end_of_day: bool = False
 
     @field_validator("target")
     @classmethod
     def _valid_target(cls, value: str | int) -> str | int:
+        if isinstance(value, str) and parse_business_days(value) is not None:
+            return value
         if _duration(value) <= timedelta(0):
             raise ValueError("target must be positive")
         return value
@@ -131,17 +138,39 @@ class _Document(_Strict):
 @dataclass(frozen=True)
 class SlaDefinition:
     """One SLA: its terms (target, calendar, pausing hold reasons, warnings) and which
-    tickets it applies to."""
+    tickets it applies to.
+
+    A target in working days (``business_days``, written ``3bd``) has no fixed length: each
+    timer's comes from :meth:`terms_for` its start (``terms.target_seconds`` then holds only
+    the nominal ``days * 24h``; timers never run on it).
+    """
 
     terms: SlaTerms
     ticket_kind: str | None = None
     priorities: tuple[int, ...] | None = None
     categories: tuple[str, ...] | None = None
     groups: tuple[str, ...] | None = None
+    business_days: BusinessDays | None = None
 
     @property
     def name(self) -> str:
         return self.terms.name
+
+    @property
+    def target_text(self) -> str:
+        """The target as the policy writes it (``4h``, ``3bd``)."""
+        if self.business_days is not None:
+            return self.business_days.text
+        return format_duration(self.terms.target)
+
+    def terms_for(self, start: datetime, calendar: BusinessCalendar) -> SlaTerms:
+        """The terms of a timer of this SLA that starts at ``start`` on ``calendar`` (the
+        SLA's own): a target in working days becomes the working time from ``start`` to its
+        due (:mod:`engine.business_days`); any other target is the same for every timer."""
+        if self.business_days is None:
+            return self.terms
+        due = self.business_days.due(start, calendar)
+        return dataclasses.replace(self.terms, target_seconds=due.working_seconds)
 
     def applies(
         self, *, ticket_kind: str, priority: int, category: str | None, group: str | None
@@ -246,6 +275,20 @@ def _check_calendars(calendars: dict[str, dict[str, Any]]) -> None:
             raise PolicyError(path, problem) from None
 
 
+def _business_days(sla: _Sla, index: int) -> BusinessDays | None:
+    """The SLA's target in working days (None for a plain duration), checked against the
+    ``end_of_day`` option. (Its calendar has working hours: calendars without are invalid.)"""
+    days = parse_business_days(sla.target) if isinstance(sla.target, str) else None
+    if days is None:
+        if sla.end_of_day:
+            raise PolicyError(
+                f"slas[{index}].end_of_day",
+                f"needs a target in working days, such as '1bd' (target is {sla.target!r})",
+            )
+        return None
+    return BusinessDays(days, end_of_day=sla.end_of_day)
+
+
 def parse_policy(raw: Mapping[str, Any] | None) -> Policy:
     """Validate a policy mapping (the parsed YAML) and return the runtime :class:`Policy`."""
     if raw is None:
@@ -256,7 +299,8 @@ def parse_policy(raw: Mapping[str, Any] | None) -> Policy:
         document = _Document.model_validate(dict(raw))
     except ValidationError as error:
         first = error.errors()[0]
-        raise PolicyError(_path(tuple(first["loc"])), first["msg"]) from None
+        problem = first["msg"].removeprefix("Value error, ")  # pydantic's label for ValueError
+        raise PolicyError(_path(tuple(first["loc"])), problem) from None
 
     matrix = document.priority_matrix or DEFAULT_MATRIX
     _check_matrix(matrix)
@@ -272,12 +316,17 @@ def parse_policy(raw: Mapping[str, Any] | None) -> Policy:
         names.add(sla.name)
         if sla.calendar not in calendars:
             raise PolicyError(f"slas[{index}].calendar", f"unknown calendar {sla.calendar!r}")
+        business_days = _business_days(sla, index)
         slas.append(
             SlaDefinition(
                 terms=SlaTerms(
                     name=sla.name,
                     kind=SlaKind(sla.kind),
-                    target_seconds=int(_duration(sla.target).total_seconds()),
+                    target_seconds=(
+                        business_days.count * 86_400
+                        if business_days is not None
+                        else int(_duration(sla.target).total_seconds())
+                    ),
                     calendar=sla.calendar,
                     pause_on=tuple(sla.pause_on),
                     warn_at=tuple(sla.warn_at),
@@ -286,6 +335,7 @@ def parse_policy(raw: Mapping[str, Any] | None) -> Policy:
                 priorities=tuple(sla.applies_to.priority) if sla.applies_to.priority else None,
                 categories=_as_list(sla.applies_to.category),
                 groups=_as_list(sla.applies_to.group),
+                business_days=business_days,
             )
         )
 
@@ -308,10 +358,12 @@ def parse_policy(raw: Mapping[str, Any] | None) -> Policy:
                     "category": list(s.categories) if s.categories else None,
                     "group": list(s.groups) if s.groups else None,
                 },
-                "target": format_duration(s.terms.target),
+                "target": s.target_text,
                 "calendar": s.terms.calendar,
                 "pause_on": list(s.terms.pause_on),
                 "warn_at": list(s.terms.warn_at),
+                # only when set: policies without it keep their digest
+                **({"end_of_day": True} if s.business_days and s.business_days.end_of_day else {}),
             }
             for s in slas
         ],

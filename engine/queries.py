@@ -89,7 +89,11 @@ class TicketQueries:
             policy = self._policy(timer.policy_version)
             definition = policy.calendars.get(timer.calendar, {})
             calendar = self._monitor.calendar(timer.policy_version, timer.calendar)
-            explained.append(explain(timer, ticket.phases, calendar, definition, at))
+            rule = next((d.business_days for d in policy.slas if d.name == timer.name), None)
+            landed = rule.due(timer.started_at, calendar) if rule is not None else None
+            explained.append(
+                explain(timer, ticket.phases, calendar, definition, at, business_days=landed)
+            )
         return explained
 
     def view(self, ref: str, *, as_of: datetime | None = None) -> dict[str, Any]:

@@ -4,7 +4,9 @@ For each timer of a ticket, :func:`explain` lists what went into its verdict, en
 the arithmetic by hand: the policy version and business calendar it is pinned to, the
 intervals in which it ran, each working period counted inside them (their durations add up to
 the elapsed time exactly), every pause with its hold reason, the intervals excluded while the
-ticket was resolved, and the target, elapsed time, due time and verdict.
+ticket was resolved, and the target, elapsed time, due time and verdict. A target written in
+working days (``3bd``) also says where it landed: the instant it was counted from, its
+nominal due and the working time between them, which became the timer's target.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from engine.business_days import BusinessDue
 from engine.calendar import BusinessCalendar
 from engine.sla import Phase, SlaTimer, TimerStatus, evaluate, running_segments
 from engine.vocabulary import SlaKind, SlaStage, TicketState
@@ -53,6 +56,7 @@ class Explanation:
     counted: list[Interval] = field(default_factory=list)
     paused: list[Interval] = field(default_factory=list)
     excluded: list[Interval] = field(default_factory=list)
+    business_days: BusinessDue | None = None
 
     @property
     def verdict(self) -> str:
@@ -79,6 +83,7 @@ class Explanation:
             "paused": [i.as_dict() for i in self.paused],
             "excluded_while_resolved": [i.as_dict() for i in self.excluded],
             "counted_seconds": sum(i.seconds for i in self.counted),
+            "business_days": None if self.business_days is None else self.business_days.as_dict(),
         }
 
 
@@ -88,9 +93,12 @@ def explain(
     calendar: BusinessCalendar,
     definition: Mapping[str, Any],
     at: datetime,
+    *,
+    business_days: BusinessDue | None = None,
 ) -> Explanation:
     """Everything ``timer``'s verdict at ``at`` rests on (``definition``: its calendar's
-    mapping in the pinned policy version)."""
+    mapping in the pinned policy version; ``business_days``: where its target in working
+    days landed, if it has one)."""
     status = evaluate(timer, phases, calendar, at)
     segments, _, _ = running_segments(timer, phases, at)
     ran = [Interval(start, end) for start, end in segments]
@@ -116,4 +124,6 @@ def explain(
             paused.append(Interval(phase.at, end, str(phase.hold_reason)))
         elif timer.kind == SlaKind.RESOLUTION and phase.state == TicketState.RESOLVED:
             excluded.append(Interval(phase.at, end, "resolved"))
-    return Explanation(status, timer.started_at, definition, ran, counted, paused, excluded)
+    return Explanation(
+        status, timer.started_at, definition, ran, counted, paused, excluded, business_days
+    )

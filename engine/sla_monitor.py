@@ -18,7 +18,7 @@ from datetime import datetime
 from engine.calendar import BusinessCalendar
 from engine.chain import Stamp
 from engine.policy import Policy, SlaDefinition
-from engine.sla import Milestone, TimerStatus, due_milestones, evaluate
+from engine.sla import Milestone, SlaTerms, TimerStatus, due_milestones, evaluate
 from engine.ticket import Ticket
 from engine.vocabulary import TicketState
 
@@ -58,7 +58,8 @@ class SlaMonitor:
     def start_timers(self, ticket: Ticket, stamp: Stamp, policy: Policy) -> None:
         """Start a timer for every SLA of ``policy`` that applies to the new ticket."""
         for definition in applicable(ticket, policy):
-            ticket.start_timer(stamp, definition.terms, policy_version=policy.version)
+            terms = self._terms(ticket, definition, policy.version)
+            ticket.start_timer(stamp, terms, policy_version=policy.version)
 
     def retarget(self, ticket: Ticket, stamp: Stamp) -> None:
         """The priority changed: cancel timers that no longer apply, start those that now
@@ -71,10 +72,17 @@ class SlaMonitor:
         running = {t.name for t in ticket.active_timers()}
         for name, definition in wanted.items():
             if name not in running:
-                ticket.start_timer(
-                    stamp, definition.terms, policy_version=policy.version, retroactive=True
-                )
+                terms = self._terms(ticket, definition, policy.version)
+                ticket.start_timer(stamp, terms, policy_version=policy.version, retroactive=True)
         self.record_milestones(ticket, stamp.occurred_at)
+
+    def _terms(self, ticket: Ticket, definition: SlaDefinition, version: int) -> SlaTerms:
+        """The terms of a timer of ``definition`` running from the ticket's opening (a target
+        in working days takes its length from there: :mod:`engine.business_days`)."""
+        if definition.business_days is None or ticket.opened_at is None:
+            return definition.terms
+        calendar = self._calendar(version, definition.terms.calendar)
+        return definition.terms_for(ticket.opened_at, calendar)
 
     def calendar(self, version: int, name: str) -> BusinessCalendar:
         """The calendar ``name`` of policy ``version`` (pinned holidays)."""

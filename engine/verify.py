@@ -489,13 +489,23 @@ def check_snapshots(
         if state is None:
             yield version, "there is no event at its version"
         elif isinstance(snapshot, TicketSnapshot) and (
-            state_digest(snapshot.state) != state_digest(snapshot_state(state))
+            _snapshot_digest(snapshot) != state_digest(snapshot_state(state))
         ):
             yield version, "its state is not the state its events produce (edited snapshot)"
         else:
             why = snapshot_problem(snapshot, _event_at(events, stream, version))
             if why is not None and isinstance(snapshot, TicketSnapshot):
                 yield version, why
+
+
+def _snapshot_digest(snapshot: TicketSnapshot) -> str | None:
+    """The digest of the state a snapshot gives a read: taken by an older version of the
+    aggregate, its state is upcast first (eventsourcing's aggregate upcasting), as a read
+    would; None when it cannot be."""
+    try:
+        return state_digest(snapshot_state(snapshot.mutate(None)))
+    except Exception:  # noqa: BLE001 - an unreadable snapshot does not match its events
+        return None
 
 
 def _event_at(events: EventStore[UUID], stream: UUID, version: int) -> Any:

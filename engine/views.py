@@ -40,7 +40,8 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def ticket_view(ticket: Ticket, timers: list[TimerStatus] | None = None) -> dict[str, Any]:
-    """The §9 fields of a ticket, plus the descriptive ones a person reading it wants.
+    """The §9 fields of a ticket, plus the descriptive ones a person reading it wants (and a
+    major incident's roles, impact instants and affected services).
 
     ``timers`` are the ticket's evaluated SLA timers (``Desk.sla_status``); ``made_sla`` is
     true when none of them breached (and None when they were not given).
@@ -74,4 +75,16 @@ def ticket_view(ticket: Ticket, timers: list[TimerStatus] | None = None) -> dict
         "problem": ticket.problem,
         "escalation_count": ticket.escalation_count,
         "policy_version": ticket.policy_version,
+        "subcategory": ticket.subcategory,
+        "service": ticket.service,
+        "affected_users": ticket.affected_users,
+        "description": ticket.description,
+        "change": ticket.change,
+        "affected_services": list(ticket.affected_services),
+        "commander": ticket.commander,
+        "comms_lead": ticket.comms_lead,
+        "impact_started_at": _iso(ticket.impact_started_at),
+        "impact_detected_at": _iso(ticket.impact_detected_at),
+        "impact_mitigated_at": _iso(ticket.impact_mitigated_at),
+        "reviewed": ticket.reviewed,
     }

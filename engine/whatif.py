@@ -101,8 +101,10 @@ def hypothetical_statuses(
             group=ticket.assignment_group,
         ):
             continue
-        timer = SlaTimer(terms=definition.terms, policy_version=-1, started_at=ticket.opened_at)
-        statuses.append(evaluate(timer, ticket.phases, calendars[timer.calendar], at))
+        calendar = calendars[definition.terms.calendar]
+        terms = definition.terms_for(ticket.opened_at, calendar)
+        timer = SlaTimer(terms=terms, policy_version=-1, started_at=ticket.opened_at)
+        statuses.append(evaluate(timer, ticket.phases, calendar, at))
     return statuses
 
 

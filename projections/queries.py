@@ -323,6 +323,17 @@ def ticket_json(row: dict[str, Any], at: int) -> dict[str, Any]:
         "problem": row["problem"],
         "escalation_count": row["escalation_count"],
         "policy_version": row["policy_version"],
+        "description": row["description"],
+        "change": row["change"],
+        "affected_services": (
+            json.loads(row["affected_services"]) if row["affected_services"] else []
+        ),
+        "commander": row["commander"],
+        "comms_lead": row["comms_lead"],
+        "impact_started_at": iso(row["impact_started_at"]),
+        "impact_detected_at": iso(row["impact_detected_at"]),
+        "impact_mitigated_at": iso(row["impact_mitigated_at"]),
+        "reviewed": bool(row["reviewed"]),
     }
 
 

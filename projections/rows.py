@@ -1,7 +1,8 @@
 """What the views store about a ticket, derived from the Ticket aggregate itself.
 
 The tickets projection applies each event to the ticket with the aggregate's own mutators and
-stores the outcome as a row: the §9 fields, the descriptive fields a product lists by, the
+stores the outcome as a row: the §9 fields, the descriptive fields a product lists by (a
+major incident's commander, communications lead, impact instants and affected services too), the
 facts the desk report needs (when the ticket was first picked up, who held it at its last
 resolution...) and an SLA summary evaluated at the event's instant. Everything a read needs
 at a later instant *T* follows from the row at the last event at or before *T* (nothing
@@ -65,6 +66,15 @@ TICKET_COLUMNS: tuple[str, ...] = (
     "breach_due_at",
     "breached",
     "next_milestone_at",
+    "description",
+    "change",
+    "affected_services",
+    "commander",
+    "comms_lead",
+    "impact_started_at",
+    "impact_detected_at",
+    "impact_mitigated_at",
+    "reviewed",
 )
 #: Columns holding instants (microseconds) and booleans (0/1).
 INSTANT_COLUMNS = frozenset(
@@ -77,9 +87,12 @@ INSTANT_COLUMNS = frozenset(
         "breach_due_at",
         "next_milestone_at",
         "valid_from",
+        "impact_started_at",
+        "impact_detected_at",
+        "impact_mitigated_at",
     }
 )
-BOOLEAN_COLUMNS = frozenset({"major", "breached"})
+BOOLEAN_COLUMNS = frozenset({"major", "breached", "reviewed"})
 
 #: The columns of an SLA timer row (after ``ref``, ``seq``, ``position``, ``valid_from``).
 TIMER_COLUMNS: tuple[str, ...] = (
@@ -179,6 +192,17 @@ def ticket_row(
         "breach_due_at": to_us(min(running)) if running else None,
         "breached": int(any(s.stage == SlaStage.BREACHED for s in active)),
         "next_milestone_at": to_us(next_milestone_at),
+        "description": ticket.description,
+        "change": ticket.change,
+        "affected_services": (
+            json.dumps(ticket.affected_services) if ticket.affected_services else None
+        ),
+        "commander": ticket.commander,
+        "comms_lead": ticket.comms_lead,
+        "impact_started_at": to_us(ticket.impact_started_at),
+        "impact_detected_at": to_us(ticket.impact_detected_at),
+        "impact_mitigated_at": to_us(ticket.impact_mitigated_at),
+        "reviewed": int(ticket.reviewed),
     }
     timers = [
         {

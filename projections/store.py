@@ -15,7 +15,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
 
-from eventsourcing.persistence import IntegrityError, Tracking, TrackingRecorder
+from eventsourcing.persistence import (
+    IntegrityError,
+    OperationalError,
+    ProgrammingError,
+    Tracking,
+    TrackingRecorder,
+)
 
 from projections.sql import Dialect
 
@@ -39,6 +45,8 @@ class ViewStore(TrackingRecorder):
     view: str = ""
     tables: tuple[str, ...] = ()
     drops: tuple[str, ...] = ()
+    #: Tables and the columns this code writes to them (see :meth:`outdated`).
+    columns: Mapping[str, Sequence[str]] = {}
 
     def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect
@@ -73,6 +81,16 @@ class ViewStore(TrackingRecorder):
         with self.transaction(write=True) as cursor:
             for statement in (*self.tables, self._tracking_ddl()):
                 self.run(cursor, statement)
+
+    def outdated(self) -> bool:
+        """Whether the view's tables lack a column this code writes: built by an older
+        version, the view must be rebuilt from the log (views are derived, never evidence)."""
+        for table, wanted in self.columns.items():
+            try:
+                self.rows(f"SELECT {', '.join(wanted)} FROM {{{table}}} WHERE 1 = 0")
+            except (OperationalError, ProgrammingError):  # no such column
+                return True
+        return False
 
     def drop(self) -> None:
         """Drop the view's tables and forget its position (rebuild starts from zero)."""

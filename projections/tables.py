@@ -43,6 +43,10 @@ class TicketsStore(ViewStore):
     view = "tickets"
     tables = sql.TICKET_TABLES
     drops = sql.TICKET_DROPS
+    columns: Mapping[str, Sequence[str]] = {
+        "tickets": sql.TICKET_ROW,
+        "sla_timers": sql.TIMER_ROW,
+    }
 
     def write(
         self, rows: Sequence[TicketRow], damaged: Sequence[Damage], tracking: Tracking

@@ -1,6 +1,8 @@
 """Post-incident timelines (SPEC §6, §10): a ticket's events — for a major incident merged with
 its children's — in time order, with the key intervals, as JSON and as the Markdown skeleton
-of a post-incident report.
+of a post-incident report: who led it, when the impact started, was detected and was
+mitigated, what it hit, what was said, and the review (root cause, contributing factors, what
+went well, lessons, action items).
 
 Events are read ticket by ticket (their streams), their log positions from the audit index:
 the cost follows the incident's size, never the log's.
@@ -55,13 +57,59 @@ class Timeline:
     intervals: dict[str, float | None] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
+        """The JSON form: the SPEC §10 keys (``ref``, ``children``, ``affected_users``,
+        ``intervals``, ``entries``) and what a post-incident report is built from."""
+        ticket = self.ticket
         return {
-            "ref": self.ticket.ref,
+            "ref": ticket.ref,
+            "title": ticket.title,
+            "major": ticket.major,
+            "state": str(ticket.state),
+            "priority": ticket.priority,
+            "opened_at": _iso(ticket.opened_at),
+            "resolved_at": _iso(ticket.resolved_at),
+            "commander": ticket.commander,
+            "comms_lead": ticket.comms_lead,
             "children": list(self.children),
-            "affected_users": self.ticket.affected_users,
+            "impact": {
+                "started_at": _iso(ticket.impact_started_at),
+                "detected_at": _iso(ticket.impact_detected_at),
+                "mitigated_at": _iso(ticket.impact_mitigated_at),
+            },
+            "affected_services": list(ticket.affected_services),
+            "affected_users": ticket.affected_users,
             "intervals": dict(self.intervals),
+            "communications": [
+                {
+                    "occurred_at": sent.occurred_at.isoformat(),
+                    "actor": sent.actor,
+                    "audience": sent.audience,
+                    "channel": sent.channel,
+                    "message": sent.message,
+                }
+                for sent in self.communications
+            ],
+            "review": None if self.review is None else review_dict(self.review),
             "entries": [entry.as_dict() for entry in self.entries],
         }
+
+
+def review_dict(review: ev.PostIncidentReviewRecorded) -> dict[str, Any]:
+    """A review as the timeline's JSON carries it."""
+    return {
+        "reviewed_at": review.occurred_at.isoformat(),
+        "actor": review.actor,
+        "summary": review.summary,
+        "root_cause": review.root_cause,
+        "contributing_factors": list(review.contributing_factors),
+        "went_well": list(review.went_well),
+        "lessons": list(review.lessons),
+        "actions": [dict(action) for action in review.actions],
+    }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
 
 
 def build_timeline(read: ReadSide, ref: str, *, as_of: datetime | None) -> Timeline:
@@ -119,9 +167,22 @@ def ticket_as_of(read: ReadSide, ref: str, as_of: datetime | None) -> Ticket:
     return state
 
 
+def _between(start: datetime | None, end: datetime | None) -> float | None:
+    return None if start is None or end is None else (end - start).total_seconds()
+
+
 def intervals(ticket: Ticket, as_of: datetime | None) -> dict[str, float | None]:
-    """Time to respond (opening → first leaving ``new``), total time on hold, time to
-    resolve (opening → last resolution; None while unresolved), in seconds."""
+    """The key intervals, in seconds (None when an end is not known):
+
+    * ``time_to_respond_seconds``: opening → first leaving ``new``;
+    * ``time_on_hold_seconds``: every interval on hold, added up;
+    * ``time_to_resolve_seconds``: opening → last resolution;
+    * ``time_to_detect_seconds``: impact started → detected;
+    * ``time_to_mitigate_seconds``: detected → mitigated (the response's part);
+    * ``impact_duration_seconds``: impact started → mitigated (what users lived through).
+
+    The last three come from the instants ``record_impact`` recorded on a major incident.
+    """
     opened = ticket.opened_at
     assert opened is not None
     responded = responded_at(ticket)
@@ -146,6 +207,9 @@ def intervals(ticket: Ticket, as_of: datetime | None) -> dict[str, float | None]
         "time_to_resolve_seconds": None
         if resolved is None
         else (resolved - opened).total_seconds(),
+        "time_to_detect_seconds": _between(ticket.impact_started_at, ticket.impact_detected_at),
+        "time_to_mitigate_seconds": _between(ticket.impact_detected_at, ticket.impact_mitigated_at),
+        "impact_duration_seconds": _between(ticket.impact_started_at, ticket.impact_mitigated_at),
     }
 
 
@@ -192,6 +256,20 @@ def _detail(event: TicketEvent) -> str:
             return f"to {event.audience}{via}: {event.message}"
         case ev.PostIncidentReviewRecorded():
             return event.summary
+        case ev.TicketDetailsUpdated():
+            return "; ".join(
+                f"{name} {_shown(event.previous.get(name))} → {_shown(value)}"
+                for name, value in event.changes.items()
+            )
+        case ev.IncidentRolesAssigned():
+            return f"commander {_shown(event.commander)}, comms lead {_shown(event.comms_lead)}"
+        case ev.ImpactTimesRecorded():
+            known = (
+                ("started", event.started_at),
+                ("detected", event.detected_at),
+                ("mitigated", event.mitigated_at),
+            )
+            return ", ".join(f"{what} {at.isoformat()}" for what, at in known if at is not None)
         case ev.ProblemLinked():
             return event.problem
         case ev.SlaTimerStarted():
@@ -203,3 +281,12 @@ def _detail(event: TicketEvent) -> str:
         case ev.SlaBreached():
             return f"{event.name} breached at {event.breached_at.isoformat()}"
     return ""
+
+
+def _shown(value: object) -> str:
+    """A field's value in a detail: ``—`` for none, a list's items joined."""
+    if value is None or value == []:
+        return "—"
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)
+    return str(value)

@@ -106,7 +106,8 @@ class DeskViews:
         return history(self.desk.events, ticket_id(ref), ref)
 
     def ensure(self) -> None:
-        """Create the views' tables on first use (once; concurrent creators are safe)."""
+        """Create the views' tables on first use (once; concurrent creators are safe), and
+        rebuild from the log a view that an older version built with fewer columns."""
         if self._ready:
             return
         for store in (self.tickets, self.audit):
@@ -114,6 +115,13 @@ class DeskViews:
                 store.max_tracking_id(self.application)
             except (OperationalError, ProgrammingError):
                 store.create()
+            else:
+                if store.outdated():
+                    store.drop()
+                    store.create()
+                    projection = self.projections[store.view]
+                    if isinstance(projection, TicketsProjection):
+                        projection.forget()
         self._ready = True
 
     def positions(self) -> dict[str, int]:

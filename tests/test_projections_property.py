@@ -66,6 +66,18 @@ SHARED_KEYS = (
     "problem",
     "escalation_count",
     "policy_version",
+    "subcategory",
+    "service",
+    "affected_users",
+    "description",
+    "change",
+    "affected_services",
+    "commander",
+    "comms_lead",
+    "impact_started_at",
+    "impact_detected_at",
+    "impact_mitigated_at",
+    "reviewed",
 )
 
 

@@ -69,7 +69,33 @@ VALUES: dict[str, tuple[list[Any], list[Any]]] = {
     "channel": ([None, "email"], []),
     "summary": (["firewall"], [""]),
     "root_cause": (["firmware"], [""]),
-    "actions": ([[], ["upgrade firmware"]], []),
+    "actions": (
+        [[], ["upgrade firmware"], [{"text": "spare", "owner": "bob", "due": "2026-03-20"}]],
+        [[{"text": "x", "due": "soon"}], [{"text": "x", "link": "not a ref"}], [" "]],
+    ),
+    "contributing_factors": ([[], ["no alarm"]], [[""]]),
+    "went_well": ([[], ["runbook"]], []),
+    "lessons": ([[], ["test alarms", "page earlier"]], [[" "]]),
+    "commander": (["alice", "bob", None], [""]),
+    "comms_lead": (["carol", None], [" "]),
+    # instants around the machine's start (the clock only moves forward from there)
+    "started_at": (
+        ["2026-03-02T08:40:00+00:00", "2026-03-02T08:45:00+00:00"],
+        ["2026-03-02T08:40:00", "soon", "2030-01-01T00:00:00+00:00"],
+    ),
+    "detected_at": (["2026-03-02T08:50:00+00:00", "2026-03-02T08:42:00+00:00"], []),
+    "mitigated_at": (
+        ["2026-03-02T08:55:00+00:00", "2026-03-02T10:00:00+00:00"],
+        ["2026-03-02T08:30:00+00:00"],
+    ),
+    "title": (["Printer jam", "Mail down"], ["", None]),
+    "description": (["it beeps", None], []),
+    "category": (["network", "printer", None], []),
+    "subcategory": (["vpn", None], []),
+    "service": (["email", None], []),
+    "affected_services": ([["email", "vpn"], [], None], []),
+    "affected_users": ([0, 40, None], [-1, "many"]),
+    "change": (["CHG0001", None], ["not a ref"]),
 }
 FIELDS: dict[str, tuple[str, ...]] = {
     "assign": ("group", "assignee"),
@@ -86,8 +112,27 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "declare_major": ("reason",),
     "link_child": ("child",),
     "communicate": ("audience", "message", "channel"),
-    "review": ("summary", "root_cause", "actions"),
+    "review": (
+        "summary",
+        "root_cause",
+        "actions",
+        "contributing_factors",
+        "went_well",
+        "lessons",
+    ),
     "link_problem": ("problem",),
+    "update": (
+        "title",
+        "description",
+        "category",
+        "subcategory",
+        "service",
+        "affected_services",
+        "affected_users",
+        "change",
+    ),
+    "assign_roles": ("commander", "comms_lead"),
+    "record_impact": ("started_at", "detected_at", "mitigated_at"),
 }
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
 POLICIES: list[dict[str, Any]] = [
@@ -272,17 +317,45 @@ class DeskMachine(RuleBasedStateMachine):
 
     @rule(
         data=st.data(),
-        name=st.sampled_from(["assign", "comment", "reprioritize", "escalate", "link_problem"]),
+        name=st.sampled_from(
+            ["assign", "comment", "reprioritize", "escalate", "link_problem", "update"]
+        ),
     )
     def stateless(self, data: st.DataObject, name: str) -> None:
         self._command(data, name)
 
     @rule(
         data=st.data(),
-        name=st.sampled_from(["declare_major", "link_child", "communicate", "review"]),
+        name=st.sampled_from(
+            [
+                "declare_major",
+                "link_child",
+                "communicate",
+                "review",
+                "assign_roles",
+                "record_impact",
+            ]
+        ),
     )
     def major_incident(self, data: st.DataObject, name: str) -> None:
-        self._command(data, name)
+        """Mostly on a major incident, if there is one: its commands are refused elsewhere."""
+        majors = [ref for ref in REFS if self._is_major(ref)]
+        if name == "declare_major" or not majors or data.draw(st.integers(0, 2)) == 0:
+            self._command(data, name)
+            return
+        ref = data.draw(st.sampled_from(majors), label="major ref")
+        state = self.desk.get_ticket(ref).state
+        if name == "review" and state in {"new", "in_progress", "on_hold"}:
+            # a review needs a resolved major incident: resolve it first (children follow)
+            self._execute("resolve", {"ref": ref, "code": "fixed", "notes": "done"}, actor="mim")
+        fields = {"ref": ref, **fields_for(data, FIELDS[name])}
+        self._execute(name, fields, **self._options(data, ref))
+
+    def _is_major(self, ref: str) -> bool:
+        try:
+            return self.desk.get_ticket(ref).major
+        except TicketNotFoundError:
+            return False
 
     @rule(minutes=st.integers(0, 3 * 24 * 60))
     def time_passes(self, minutes: int) -> None:

@@ -57,6 +57,8 @@ def _title(what: str, as_of: Any) -> str:
 def _cell(value: object) -> object:
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)
     return value
 
 
@@ -228,6 +230,14 @@ def _explain_text(ref: str, item: Any) -> None:
     if holidays:
         render.line(f"  holidays in the period: {', '.join(holidays)}")
     render.line(f"  target {_span(status.target_seconds)}, from {item.started_at.isoformat()}")
+    landed = item.business_days
+    if landed is not None:
+        rule = landed.rule
+        day = "at the close of" if rule.end_of_day else "at the same time on"
+        render.line(
+            f"           = {rule.text}: counted from {landed.counted_from.isoformat()}, due "
+            f"{day} working day {rule.count} = {landed.due.isoformat()}"
+        )
     for interval in item.paused:
         render.line(f"  paused   {interval.start.isoformat()} → {interval.end.isoformat()}")
         render.line(f"           on hold {interval.note}: not counted")

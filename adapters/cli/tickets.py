@@ -1,7 +1,9 @@
 """The ticket commands (``open``, ``assign``, ``hold``...): one subcommand per engine command.
 
 Options come from the command models (:mod:`engine.commands`): each field is an option whose
-help is the field's description, listing the valid values.
+help is the field's description, listing the valid values. A list field is an option given
+once per item (``--lesson A --lesson B``); a field that may be cleared has a ``--no-FIELD``.
+A review's ``--action`` is ``TEXT`` or ``TEXT | owner=NAME | due=YYYY-MM-DD | link=REF``.
 """
 
 from __future__ import annotations
@@ -14,7 +16,29 @@ from adapters.cli.args import optional_instant
 from adapters.cli.errors import EXIT_OK, UsageError
 from adapters.settings import Settings
 
-CLEARABLE = ("group", "assignee")
+#: Per command, the fields ``--no-FIELD`` clears (an explicit null).
+CLEARABLE: dict[str, tuple[str, ...]] = {
+    "assign": ("group", "assignee"),
+    "assign_roles": ("commander", "comms_lead"),
+    "update": (
+        "description",
+        "category",
+        "subcategory",
+        "service",
+        "affected_services",
+        "affected_users",
+        "change",
+    ),
+}
+#: List fields and the option that adds one item.
+LIST_OPTIONS = {
+    "actions": "--action",
+    "contributing_factors": "--contributing-factor",
+    "went_well": "--went-well",
+    "lessons": "--lesson",
+    "affected_services": "--affected-service",
+}
+ACTION_KEYS = ("owner", "due", "link")
 
 
 def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -35,9 +59,14 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
                 continue
             option = "--" + field_name.replace("_", "-")
             description = info.description or field_name
-            if field_name == "actions":
+            if field_name in LIST_OPTIONS:
                 parser.add_argument(
-                    "--action", dest="actions", action="append", default=None, help=description
+                    LIST_OPTIONS[field_name],
+                    dest=field_name,
+                    action="append",
+                    default=None,
+                    metavar="VALUE",
+                    help=description,
                 )
             elif info.annotation is bool:
                 parser.add_argument(
@@ -47,12 +76,12 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
                 parser.add_argument(
                     option, dest=field_name, default=None, metavar="VALUE", help=description
                 )
-            if name == "assign" and field_name in CLEARABLE:
+            if field_name in CLEARABLE.get(name, ()):
                 parser.add_argument(
-                    f"--no-{field_name}",
+                    f"--no-{field_name.replace('_', '-')}",
                     dest=f"clear_{field_name}",
                     action="store_true",
-                    help=f"clear the {field_name}",
+                    help=f"clear the {field_name.replace('_', ' ')}",
                 )
         parser.add_argument("--as", dest="actor", help="who does it (default: $DESKLEDGER_ACTOR)")
         parser.add_argument(
@@ -81,11 +110,16 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         value = getattr(args, field_name, None)
         if field_name != "ref" and value is not None:
             fields[field_name] = value
-    for cleared in CLEARABLE:
+    for cleared in CLEARABLE.get(args.command_name, ()):
         if getattr(args, f"clear_{cleared}", False):
             if cleared in fields:
-                raise UsageError(f"--{cleared} and --no-{cleared} contradict each other")
+                option = LIST_OPTIONS.get(cleared, "--" + cleared.replace("_", "-"))
+                raise UsageError(
+                    f"{option} and --no-{cleared.replace('_', '-')} contradict each other"
+                )
             fields[cleared] = None
+    if "actions" in fields:
+        fields["actions"] = [action_item(text) for text in fields["actions"]]
     actor = args.actor or settings.actor
     if not actor:
         raise UsageError("--as: who is doing this? (or set DESKLEDGER_ACTOR)")
@@ -118,3 +152,23 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     else:
         render.line(f"{result.ref} v{result.version}: {', '.join(result.events)}")
     return EXIT_OK
+
+
+def action_item(text: str) -> str | dict[str, str]:
+    """``--action`` as the review command takes it: the text alone, or a mapping when
+    ``| owner=NAME``, ``| due=YYYY-MM-DD`` or ``| link=REF`` parts follow the text."""
+    first, *rest = (part.strip() for part in text.split("|"))
+    if not rest:
+        return first
+    item = {"text": first}
+    for part in rest:
+        key, sep, value = part.partition("=")
+        key = key.strip()
+        if not sep or key not in ACTION_KEYS or not value.strip():
+            raise UsageError(
+                f"--action {text!r}: {part!r} is not owner=NAME, due=YYYY-MM-DD or link=REF"
+            )
+        if key in item:
+            raise UsageError(f"--action {text!r}: {key} is given twice")
+        item[key] = value.strip()
+    return item

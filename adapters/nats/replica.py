@@ -142,6 +142,8 @@ class Replica:
         self._mark = self.log.mark()
         self._count = self.log.applied_count(self._mark.sequence)
         self._held: dict[int, list[Delivery]] = {}
+        if self.tickets.outdated() or self.audit.outdated():  # built by an older version
+            self.rebuild()
 
     def close(self) -> None:
         self.datastore.close()

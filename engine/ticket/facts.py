@@ -21,13 +21,33 @@ from typing import Any, ClassVar
 from eventsourcing.domain import Aggregate
 
 from engine.chain import Chained, LedgerEvent
+from engine.envelope import keep_recorded
 from engine.lifecycle import LIFECYCLE, Action
 from engine.sla import Phase, SlaTerms, SlaTimer
 from engine.vocabulary import HoldReason, TicketKind, TicketState
 
+#: The descriptive fields ``update`` may change (SPEC §9), by their ticket attribute names.
+UPDATABLE = (
+    "title",
+    "description",
+    "category",
+    "subcategory",
+    "service",
+    "affected_services",
+    "affected_users",
+    "change",
+)
+
 
 class TicketFacts(Chained):
-    """What a ticket knows, changed only by the events below."""
+    """What a ticket knows, changed only by the events below.
+
+    Version 2 added a major incident's roles (``commander``, ``comms_lead``), its impact
+    instants and ``affected_services``; snapshots taken before are upcast
+    (:meth:`upcast_v1_v2`), as eventsourcing does for aggregates with a ``class_version``.
+    """
+
+    class_version = 2
 
     def __init__(self) -> None:
         self.ref = ""
@@ -58,6 +78,12 @@ class TicketFacts(Chained):
         self.major = False
         self.reviewed = False
         self.affected_users: int | None = None
+        self.affected_services: list[str] = []
+        self.commander: str | None = None
+        self.comms_lead: str | None = None
+        self.impact_started_at: datetime | None = None
+        self.impact_detected_at: datetime | None = None
+        self.impact_mitigated_at: datetime | None = None
         self.reassignment_count = 0
         self.reopen_count = 0
         self.escalation_count = 0
@@ -71,6 +97,18 @@ class TicketFacts(Chained):
         self.phases: list[Phase] = []
         self.sla_timers: list[SlaTimer] = []
         self._init_chain()
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """A snapshot from before version 2: no roles, impact instants or affected services."""
+        state.update(
+            affected_services=[],
+            commander=None,
+            comms_lead=None,
+            impact_started_at=None,
+            impact_detected_at=None,
+            impact_mitigated_at=None,
+        )
 
     def enter(self, state: TicketState, at: datetime, hold_reason: str | None = None) -> None:
         """Mutator helper: the ticket enters ``state`` at ``at`` (kept for SLA timing)."""
@@ -316,12 +354,81 @@ class CommunicationSent(TicketEvent):
 
 
 class PostIncidentReviewRecorded(TicketEvent):
+    """The post-incident review of a major incident. ``actions`` are action items, each
+    ``{"text", "owner", "due", "link"}`` (``due`` an ISO date; the others text or null).
+
+    Version 3 added ``contributing_factors``, ``went_well``, ``lessons`` and structured
+    action items; reviews recorded before had plain-text actions (:meth:`upcast_v2_v3`).
+    """
+
+    class_version: ClassVar[int] = 3
+
     summary: str
     root_cause: str
-    actions: list[str]
+    actions: list[dict[str, Any]]
+    contributing_factors: list[str]
+    went_well: list[str]
+    lessons: list[str]
+
+    @staticmethod
+    def upcast_v2_v3(state: dict[str, Any]) -> None:
+        """A review recorded with plain-text actions and nothing else: each action becomes an
+        item with no owner, due date or link, and the new lists are empty. The data as
+        recorded is kept for the event's envelope (its hash covers that)."""
+        keep_recorded(state)
+        state["actions"] = [
+            action_item(text=item) if isinstance(item, str) else item for item in state["actions"]
+        ]
+        for name in ("contributing_factors", "went_well", "lessons"):
+            state.setdefault(name, [])
 
     def _apply(self, ticket: TicketFacts) -> None:
         ticket.reviewed = True
+
+
+def action_item(
+    *, text: str, owner: str | None = None, due: str | None = None, link: str | None = None
+) -> dict[str, Any]:
+    """An action item as reviews record it."""
+    return {"text": text, "owner": owner, "due": due, "link": link}
+
+
+class TicketDetailsUpdated(TicketEvent):
+    """Descriptive fields changed after opening: ``changes`` holds each field that changed
+    with its new value, ``previous`` its value before (field names of :data:`UPDATABLE`)."""
+
+    changes: dict[str, Any]
+    previous: dict[str, Any]
+
+    def _apply(self, ticket: TicketFacts) -> None:
+        for name, value in self.changes.items():
+            if name in UPDATABLE:
+                setattr(ticket, name, list(value) if isinstance(value, list) else value)
+
+
+class IncidentRolesAssigned(TicketEvent):
+    """Who leads a major incident now: its incident commander and communications lead."""
+
+    commander: str | None
+    comms_lead: str | None
+
+    def _apply(self, ticket: TicketFacts) -> None:
+        ticket.commander = self.commander
+        ticket.comms_lead = self.comms_lead
+
+
+class ImpactTimesRecorded(TicketEvent):
+    """When a major incident's impact started, was detected and was mitigated, as known now
+    (None: not known)."""
+
+    started_at: datetime | None
+    detected_at: datetime | None
+    mitigated_at: datetime | None
+
+    def _apply(self, ticket: TicketFacts) -> None:
+        ticket.impact_started_at = self.started_at
+        ticket.impact_detected_at = self.detected_at
+        ticket.impact_mitigated_at = self.mitigated_at
 
 
 class ProblemLinked(TicketEvent):

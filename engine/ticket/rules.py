@@ -9,8 +9,9 @@ children) are policies the application service runs over both (:mod:`engine.majo
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 from engine.chain import Stamp
 from engine.errors import CommandValidationError, InvalidTransitionError, NotPermittedError
@@ -19,10 +20,14 @@ from engine.lifecycle import FINAL_STATES, Action, after_assignment, check, resu
 from engine.sla import Milestone, SlaTerms
 from engine.snapshots import TicketSnapshot
 from engine.ticket import facts as ev
-from engine.ticket.facts import TicketFacts
+from engine.ticket.facts import UPDATABLE, TicketFacts
 from engine.vocabulary import Channel, HoldReason, TicketKind, TicketState, Visibility, values
 
 RESOLVED_BY_PARENT = "resolved_by_parent"
+
+
+def _copy(value: Any) -> Any:
+    return list(value) if isinstance(value, list) else value
 
 
 class Unset:
@@ -293,6 +298,52 @@ class Ticket(TicketFacts):
         ):
             self._record(ev.Resumed, stamp, by_caller_reply=True)
 
+    def update(self, stamp: Stamp, changes: Mapping[str, Any]) -> None:
+        """Change descriptive fields (:data:`~engine.ticket.facts.UPDATABLE`) as one
+        ``TicketDetailsUpdated`` holding only the fields whose value changes.
+
+        Rules: allowed in every state that is not final (a resolved ticket's details can still
+        be corrected before it closes); at least one field, each a known one; ``title`` cannot
+        be cleared or blank; ``affected_users`` is not negative; ``affected_services`` is a list
+        of names (null clears it to none); an update that changes nothing is rejected, so a
+        mistyped command is never taken for a change. It never re-targets SLA timers: only a
+        priority change does (SPEC §4).
+        """
+        self._allow(Action.UPDATE)
+        if not changes:
+            raise CommandValidationError(
+                "update",
+                f"give at least one field to change ({', '.join(UPDATABLE)})",
+                ref=self.ref,
+            )
+        changes = dict(changes)
+        if "affected_services" in changes:
+            services = changes["affected_services"] or []
+            for index, service in enumerate(services):
+                _require_text(f"affected_services[{index}]", service, self.ref)
+            changes["affected_services"] = list(services)
+        for name, value in changes.items():
+            if name not in UPDATABLE:
+                raise CommandValidationError(
+                    name, f"cannot be updated (one of {', '.join(UPDATABLE)})", ref=self.ref
+                )
+            if name == "title":
+                _require_text("title", value, self.ref)
+            if name == "affected_users" and value is not None and value < 0:
+                raise CommandValidationError("affected_users", "must not be negative", ref=self.ref)
+        changed = {
+            name: list(value) if isinstance(value, list) else value
+            for name, value in changes.items()
+            if value != getattr(self, name)
+        }
+        if not changed:
+            given = ", ".join(f"{name}={getattr(self, name)!r}" for name in changes)
+            raise CommandValidationError(
+                "update", f"changes nothing: the ticket already has {given}", ref=self.ref
+            )
+        previous = {name: _copy(getattr(self, name)) for name in changed}
+        self._record(ev.TicketDetailsUpdated, stamp, changes=changed, previous=previous)
+
     def link_problem(self, stamp: Stamp, *, problem: str) -> None:
         self._allow(Action.LINK_PROBLEM)
         _require_text("problem", problem, self.ref)
@@ -363,19 +414,130 @@ class Ticket(TicketFacts):
             ev.CommunicationSent, stamp, audience=audience, message=message, channel=channel
         )
 
-    def review(self, stamp: Stamp, *, summary: str, root_cause: str, actions: list[str]) -> None:
-        """Attach the post-incident review to a resolved major incident."""
+    def review(
+        self,
+        stamp: Stamp,
+        *,
+        summary: str,
+        root_cause: str,
+        actions: Sequence[Mapping[str, Any]] = (),
+        contributing_factors: Sequence[str] = (),
+        went_well: Sequence[str] = (),
+        lessons: Sequence[str] = (),
+    ) -> None:
+        """Attach the post-incident review to a resolved major incident. ``actions`` are
+        action items (``text``, and optionally ``owner``, ``due`` as an ISO date, ``link``:
+        the problem or change carrying it); a later review replaces the earlier one."""
         self._allow(Action.REVIEW)
         self._ensure_major("post-incident reviews are for major incidents")
         _require_text("summary", summary, self.ref)
         _require_text("root_cause", root_cause, self.ref)
+        items = []
+        for index, action in enumerate(actions):
+            _require_text(f"actions[{index}].text", action.get("text"), self.ref)
+            items.append(
+                ev.action_item(
+                    text=str(action["text"]),
+                    owner=action.get("owner"),
+                    due=action.get("due"),
+                    link=action.get("link"),
+                )
+            )
+        lists = {"contributing_factors": contributing_factors, "went_well": went_well}
+        for name, texts in {**lists, "lessons": lessons}.items():
+            for index, text in enumerate(texts):
+                _require_text(f"{name}[{index}]", text, self.ref)
         self._record(
             ev.PostIncidentReviewRecorded,
             stamp,
             summary=summary,
             root_cause=root_cause,
-            actions=list(actions),
+            actions=items,
+            contributing_factors=list(contributing_factors),
+            went_well=list(went_well),
+            lessons=list(lessons),
         )
+
+    def assign_roles(
+        self,
+        stamp: Stamp,
+        *,
+        commander: str | Unset | None = UNSET,
+        comms_lead: str | Unset | None = UNSET,
+    ) -> None:
+        """Name the major incident's commander and/or communications lead (``None`` clears);
+        naming the same people again records nothing."""
+        self._allow(Action.ASSIGN_ROLES)
+        self._ensure_major("incident roles are for major incidents")
+        if isinstance(commander, Unset) and isinstance(comms_lead, Unset):
+            raise CommandValidationError(
+                "commander", "give a commander and/or a comms_lead", ref=self.ref
+            )
+        for name, value in (("commander", commander), ("comms_lead", comms_lead)):
+            if isinstance(value, str) and not value.strip():
+                raise CommandValidationError(name, "is blank (null clears it)", ref=self.ref)
+        new_commander = self.commander if isinstance(commander, Unset) else commander
+        new_lead = self.comms_lead if isinstance(comms_lead, Unset) else comms_lead
+        if (new_commander, new_lead) != (self.commander, self.comms_lead):
+            self._record(
+                ev.IncidentRolesAssigned, stamp, commander=new_commander, comms_lead=new_lead
+            )
+
+    def record_impact(
+        self,
+        stamp: Stamp,
+        *,
+        started_at: datetime | None = None,
+        detected_at: datetime | None = None,
+        mitigated_at: datetime | None = None,
+    ) -> None:
+        """Record when the impact started, was detected and was mitigated (those given; the
+        others stay as recorded). Rules, over the values after the command: the impact is
+        detected and mitigated no earlier than it started, and none of them is later than the
+        command itself. The same instants again record nothing."""
+        self._allow(Action.RECORD_IMPACT)
+        self._ensure_major("impact instants are recorded on major incidents")
+        given = {
+            name: value
+            for name, value in (
+                ("started_at", started_at),
+                ("detected_at", detected_at),
+                ("mitigated_at", mitigated_at),
+            )
+            if value is not None
+        }
+        if not given:
+            raise CommandValidationError(
+                "started_at", "give started_at, detected_at and/or mitigated_at", ref=self.ref
+            )
+        for name, value in given.items():
+            if value > stamp.occurred_at:
+                raise CommandValidationError(
+                    name,
+                    f"{value.isoformat()} is later than the command "
+                    f"({stamp.occurred_at.isoformat()})",
+                    ref=self.ref,
+                )
+        started = started_at or self.impact_started_at
+        detected = detected_at or self.impact_detected_at
+        mitigated = mitigated_at or self.impact_mitigated_at
+        for name, later in (("detected_at", detected), ("mitigated_at", mitigated)):
+            if started is not None and later is not None and later < started:
+                if name in given:
+                    problem = f"{later.isoformat()} is before started_at {started.isoformat()}"
+                else:
+                    problem = f"{started.isoformat()} is after {name} {later.isoformat()}"
+                blamed = name if name in given else "started_at"
+                raise CommandValidationError(blamed, problem, ref=self.ref)
+        now = (self.impact_started_at, self.impact_detected_at, self.impact_mitigated_at)
+        if (started, detected, mitigated) != now:
+            self._record(
+                ev.ImpactTimesRecorded,
+                stamp,
+                started_at=started,
+                detected_at=detected,
+                mitigated_at=mitigated,
+            )
 
     # ------------------------------------------------------------------ SLA timers
 
