@@ -110,6 +110,9 @@ class TicketEvent(LedgerEvent):
 
 
 class TicketOpened(TicketEvent, Aggregate.Created):
+    """A ticket was opened; it is ``new``. ``priority`` comes from the policy's matrix,
+    ``policy_version`` is the policy in force at opening (0: none was loaded)."""
+
     action = Action.OPEN
     topic_of_stream = "engine.ticket:Ticket"
 
@@ -165,6 +168,9 @@ class Assigned(TicketEvent):
 
 
 class WorkStarted(TicketEvent):
+    """Work started: the ticket left ``new`` for ``in_progress`` (``start``, or a person
+    assigned to a new ticket)."""
+
     action = Action.START
 
     def _apply(self, ticket: TicketFacts) -> None:
@@ -172,6 +178,9 @@ class WorkStarted(TicketEvent):
 
 
 class PutOnHold(TicketEvent):
+    """The ticket went on hold for ``hold_reason``; ``comment`` is what the caller was
+    asked (required when awaiting the caller)."""
+
     action = Action.HOLD
 
     hold_reason: str
@@ -194,6 +203,9 @@ class Resumed(TicketEvent):
 
 
 class Resolved(TicketEvent):
+    """The ticket was resolved with ``code`` and ``notes``; ``by_parent`` names the major
+    incident whose resolution resolved it (the code is then ``resolved_by_parent``)."""
+
     action = Action.RESOLVE
 
     code: str
@@ -211,6 +223,9 @@ class Resolved(TicketEvent):
 
 
 class Reopened(TicketEvent):
+    """A resolved ticket was reopened (why: the envelope's ``reason``); ``by_parent`` names
+    the major incident whose reopening reopened it."""
+
     action = Action.REOPEN
 
     by_parent: str | None
@@ -225,6 +240,9 @@ class Reopened(TicketEvent):
 
 
 class Closed(TicketEvent):
+    """A resolved ticket was closed, for good; ``automatically`` when the policy's
+    ``auto_close_after`` closed it."""
+
     action = Action.CLOSE
 
     automatically: bool
@@ -235,6 +253,8 @@ class Closed(TicketEvent):
 
 
 class Canceled(TicketEvent):
+    """The ticket was canceled, for good (why: the envelope's ``reason``)."""
+
     action = Action.CANCEL
 
     def _apply(self, ticket: TicketFacts) -> None:
@@ -243,6 +263,9 @@ class Canceled(TicketEvent):
 
 
 class Reprioritized(TicketEvent):
+    """Impact and/or urgency changed; ``priority`` is the new priority from the policy's
+    matrix, ``previous_priority`` the one before."""
+
     impact: int
     urgency: int
     priority: int
@@ -280,6 +303,8 @@ class HierarchicallyEscalated(TicketEvent):
 
 
 class CommentAdded(TicketEvent):
+    """A work note (``internal``) or a comment the caller sees (``customer``)."""
+
     text: str
     visibility: str
 
@@ -288,11 +313,15 @@ class CommentAdded(TicketEvent):
 
 
 class MajorIncidentDeclared(TicketEvent):
+    """The incident was declared a major incident (why: the envelope's ``reason``)."""
+
     def _apply(self, ticket: TicketFacts) -> None:
         ticket.major = True
 
 
 class ChildLinked(TicketEvent):
+    """On a major incident: the incident ``child`` was linked to it."""
+
     child: str
 
     def _apply(self, ticket: TicketFacts) -> None:
@@ -300,6 +329,8 @@ class ChildLinked(TicketEvent):
 
 
 class LinkedToParent(TicketEvent):
+    """On the child: it was linked to the major incident ``parent``."""
+
     parent: str
 
     def _apply(self, ticket: TicketFacts) -> None:
@@ -307,6 +338,8 @@ class LinkedToParent(TicketEvent):
 
 
 class CommunicationSent(TicketEvent):
+    """A communication about a major incident went to ``audience``."""
+
     audience: str
     message: str
     channel: str | None
@@ -325,6 +358,8 @@ class PostIncidentReviewRecorded(TicketEvent):
 
 
 class ProblemLinked(TicketEvent):
+    """The ticket was linked to the problem record ``problem``."""
+
     problem: str
 
     def _apply(self, ticket: TicketFacts) -> None:
