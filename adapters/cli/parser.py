@@ -115,7 +115,7 @@ def build_parser() -> Parser:
         default="opened",
         help="order: opened (default), priority, ref or updated (last event); ties by ref",
     )
-    listing.add_argument("--desc", action="store_true", help="descending order")
+    listing.add_argument("--desc", action="store_true", help="sort in descending order")
     listing.add_argument("--limit", type=int, metavar="N", help="at most N tickets per page")
     listing.add_argument(
         "--cursor", help="the next page: the cursor the previous page printed (same options)"
