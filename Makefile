@@ -32,7 +32,7 @@ test: lint
 
 # Regenerate the pages generated from the code (CLI reference, event catalogue, tables);
 # tests/test_generated_docs.py fails until this has run after such a change.
-docs: $(VENV)/.installed-dev
+docs: $(VENV)/.installed
 	$(BIN)/python tools/gen_docs.py
 
 bench: $(VENV)/.installed-dev

@@ -2,7 +2,7 @@
 
 Every command, argument, default and help text comes from ``build_parser()``, so the page
 says what ``deskledger COMMAND --help`` says and cannot drift from it. Run
-``python3 tools/gen_docs.py`` (``make docs``) after changing a command or a help text;
+``make docs`` (tools/gen_docs.py) after changing a command or a help text;
 ``tests/test_generated_docs.py`` fails until the page is regenerated.
 """
 

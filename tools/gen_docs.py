@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Regenerate every generated part of docs/ from the code, or check that it is current.
 
-    python3 tools/gen_docs.py            # write (what `make docs` runs)
-    python3 tools/gen_docs.py --check    # exit 1 and name each stale file; write nothing
+    make docs                           # write (runs the line below in .venv)
+    python tools/gen_docs.py            # write, with the project installed
+    python tools/gen_docs.py --check    # exit 1 and name each stale file; write nothing
 
 Generated: docs/cli.md (the argument parser, tools/gen_cli_reference.py), docs/events.md's
 catalogue and docs/events/*.schema.json (the event classes, tools/gen_event_catalogue.py), and
@@ -21,7 +22,7 @@ import gen_doc_tables
 import gen_event_catalogue
 
 ROOT = Path(__file__).resolve().parent.parent
-REGENERATE = "python3 tools/gen_docs.py (or make docs)"
+REGENERATE = "make docs (or: python tools/gen_docs.py, with the project installed)"
 
 
 def expected(root: Path = ROOT) -> dict[Path, str]:

@@ -4,7 +4,7 @@ Everything comes from the event classes (engine/ticket/facts.py, engine/policy_r
 engine/legacy.py): each type's docstring, class version, the fields of its ``data`` with their
 Python annotations turned into JSON Schema (draft 2020-12), and the envelope every event
 shares (engine/envelope.py). A field's meaning is written once, below, by field name.
-Run ``python3 tools/gen_docs.py`` (``make docs``) after changing an event class.
+Run ``make docs`` (tools/gen_docs.py) after changing an event class.
 """
 
 from __future__ import annotations

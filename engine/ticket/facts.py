@@ -6,11 +6,12 @@ fact may happen live in :mod:`engine.ticket.rules` (:class:`~engine.ticket.rules
 extends this class); they raise before any event exists, so these mutators only record.
 Replay runs them again, so they never read a clock, random numbers or configuration.
 
-Every event carries the envelope of SPEC §6 (``ref``, ``occurred_at``, ``actor``, ``reason``,
-``command_id``; ``timestamp`` is when it was recorded) and its link in the ticket's hash chain
-(:mod:`engine.chain`). ``source`` keeps metadata of imported history; ``None`` for live work.
-A state-changing event names the lifecycle action it records (``action``); the state it
-enters comes from the lifecycle table, so projections read the table, not event names.
+Every event carries the envelope described in docs/events.md (``ref``, ``occurred_at``,
+``actor``, ``reason``, ``command_id``; ``timestamp`` is when it was recorded) and its link in
+the ticket's hash chain (:mod:`engine.chain`). ``source`` keeps metadata of imported
+history; ``None`` for live work. A state-changing event names the lifecycle action it
+records (``action``); the state it enters comes from the lifecycle table, so projections
+read the table, not event names.
 """
 
 from __future__ import annotations
