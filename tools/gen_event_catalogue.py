@@ -10,6 +10,7 @@ Run ``make docs`` (tools/gen_docs.py) after changing an event class.
 from __future__ import annotations
 
 import json
+import re
 import types
 import typing
 from datetime import datetime
@@ -173,7 +174,8 @@ def _doc(cls: type) -> str:
     doc = cls.__dict__.get("__doc__") or ""
     if doc.startswith(f"{cls.__name__}("):
         return ""
-    return " ".join(doc.split()).replace("``", "`")
+    text = " ".join(doc.split()).replace("``", "`")
+    return re.sub(r":\w+:`~?([^`]+)`", r"`\1`", text)  # Sphinx roles as plain code
 
 
 def _note(type_name: str, field: str) -> str:
