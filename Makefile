@@ -1,9 +1,9 @@
-# The two commands of the README. Each creates .venv with what it needs, then runs.
+# The two commands of the README (and docs, bench). Each creates .venv with what it needs, then runs.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint docs bench clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "DeskLedger needs Python 3.11 or newer (set PYTHON=python3.X)")'
@@ -29,6 +29,11 @@ lint: $(VENV)/.installed-dev
 
 test: lint
 	$(BIN)/pytest
+
+# Regenerate the pages generated from the code (CLI reference, event catalogue, tables);
+# tests/test_generated_docs.py fails until this has run after such a change.
+docs: $(VENV)/.installed
+	$(BIN)/python tools/gen_docs.py
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench

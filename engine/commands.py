@@ -1,7 +1,8 @@
 """Commands, validated at the edge: frozen pydantic models that name the field that is wrong.
 
-The names and fields are those of SPEC §2, shared by the Python API, scenarios and the CLI
-(whose help text comes from the docstrings and field descriptions below). ``as`` (the actor),
+The names and fields are shared by the Python API, scenarios and the CLI, whose help text
+(and ``docs/cli.md``, generated from it) comes from the docstrings and field descriptions
+below: each says what the field does and lists its valid values. ``as`` (the actor),
 ``command_id`` and ``expected_version`` travel beside the command.
 """
 
@@ -19,7 +20,7 @@ from engine.errors import CommandValidationError
 from engine.ids import record_ref, ticket_ref
 from engine.vocabulary import Channel, HoldReason, TicketKind, Visibility, values
 
-_REF = "the ticket's reference, e.g. INC0001234"
+_REF = "the ticket's reference, e.g. INC0001234: letters, digits, - or _, starting with a letter"
 
 
 def _choice(what: str, enum: type[Any]) -> str:
@@ -40,23 +41,37 @@ class Command(BaseModel):
 class Open(Command):
     """Open a new incident or service request; it starts in state new."""
 
-    kind: str = Field(default=TicketKind.INCIDENT, description=_choice("ticket kind", TicketKind))
-    title: str = Field(description="a short summary of the problem or request")
-    caller: str = Field(description="who reported it")
-    impact: int = Field(description="how widely it hurts: 1 (high), 2 or 3 (low)")
-    urgency: int = Field(description="how soon it hurts: 1 (high), 2 or 3 (low)")
-    description: str | None = Field(default=None, description="the full description")
+    kind: str = Field(
+        default=TicketKind.INCIDENT,
+        description=_choice("ticket kind", TicketKind) + "; default incident",
+    )
+    title: str = Field(description="a short summary of the problem or request (required)")
+    caller: str = Field(
+        description="who reported it, a person or a system (required); their customer-visible "
+        "comment resumes a ticket held awaiting_caller"
+    )
+    impact: int = Field(description="how widely it hurts: 1 (high), 2 or 3 (low) (required)")
+    urgency: int = Field(description="how soon it hurts: 1 (high), 2 or 3 (low) (required)")
+    description: str | None = Field(
+        default=None, description="the full description of the problem or request"
+    )
     channel: str | None = Field(
         default=None, description=_choice("how it reached the desk", Channel)
     )
-    category: str | None = Field(default=None, description="category, e.g. network")
-    subcategory: str | None = Field(default=None, description="subcategory, e.g. vpn")
+    category: str | None = Field(
+        default=None, description="category (free text), e.g. network; SLAs may apply by it"
+    )
+    subcategory: str | None = Field(default=None, description="subcategory (free text), e.g. vpn")
     service: str | None = Field(default=None, description="affected service or configuration item")
-    group: str | None = Field(default=None, description="assignment group")
+    group: str | None = Field(
+        default=None, description="the assignment group it starts in; SLAs may apply by it"
+    )
     assignee: str | None = Field(
         default=None, description="assignee (opening with one does not start work)"
     )
-    affected_users: int | None = Field(default=None, description="how many users are affected")
+    affected_users: int | None = Field(
+        default=None, description="how many users are affected (0 or more)"
+    )
 
 
 class Assign(Command):
@@ -64,9 +79,12 @@ class Assign(Command):
     work. An explicit null clears a field, an absent one keeps it."""
 
     group: str | None = Field(
-        default=None, description="assignment group (a change is a reassignment)"
+        default=None, description="the new assignment group (a change counts as a reassignment)"
     )
-    assignee: str | None = Field(default=None, description="assignee")
+    assignee: str | None = Field(
+        default=None,
+        description="the person who works on it (assigning one to a new ticket starts work)",
+    )
 
 
 class Start(Command):
@@ -76,7 +94,7 @@ class Start(Command):
 class Hold(Command):
     """Put a ticket on hold (new or in_progress -> on_hold) for a reason."""
 
-    reason: str = Field(description=_choice("hold reason", HoldReason))
+    reason: str = Field(description=_choice("hold reason", HoldReason) + " (required)")
     comment: str | None = Field(
         default=None, description="what the caller is asked (required for awaiting_caller)"
     )
@@ -90,15 +108,17 @@ class Resolve(Command):
     """Resolve a ticket (new, in_progress or on_hold -> resolved); resolving a major incident
     resolves its open children."""
 
-    code: str = Field(description="resolution code, e.g. solved, workaround")
-    notes: str = Field(description="what was done")
-    knowledge: str | None = Field(default=None, description="knowledge article used or written")
+    code: str = Field(description="resolution code (free text), e.g. solved, workaround (required)")
+    notes: str = Field(description="what was done to resolve it (required)")
+    knowledge: str | None = Field(
+        default=None, description="the knowledge article used or written, e.g. KB0001"
+    )
 
 
 class Reopen(Command):
     """Reopen a resolved ticket (resolved -> in_progress); a closed ticket is final."""
 
-    reason: str = Field(description="why it is not solved")
+    reason: str = Field(description="why it is not solved (required)")
 
 
 class Close(Command):
@@ -108,7 +128,7 @@ class Close(Command):
 class Cancel(Command):
     """Cancel an open ticket (new, in_progress or on_hold -> canceled, final)."""
 
-    reason: str = Field(description="why it is canceled")
+    reason: str = Field(description="why it is canceled (required)")
 
 
 class Reprioritize(Command):
@@ -116,7 +136,7 @@ class Reprioritize(Command):
 
     impact: int | None = Field(default=None, description="new impact: 1 (high), 2 or 3 (low)")
     urgency: int | None = Field(default=None, description="new urgency: 1 (high), 2 or 3 (low)")
-    reason: str = Field(description="why the priority changes")
+    reason: str = Field(description="why the priority changes (required)")
 
 
 class Escalate(Command):
@@ -124,34 +144,46 @@ class Escalate(Command):
     management, the ticket does not move)."""
 
     tier: int | None = Field(
-        default=None, description="functional: the higher support tier, 2 or 3"
+        default=None,
+        description="functional: the support tier it moves up to, 2 or 3 (above its tier now)",
     )
-    group: str | None = Field(default=None, description="functional: the group of that tier")
-    hierarchical: bool = Field(default=False, description="hierarchical escalation (give 'to')")
-    to: str | None = Field(default=None, description="hierarchical: who is notified")
-    reason: str | None = Field(default=None, description="why")
+    group: str | None = Field(
+        default=None,
+        description="functional: the assignment group of that tier (a change is a reassignment)",
+    )
+    hierarchical: bool = Field(
+        default=False,
+        description="hierarchical instead: management is notified, the ticket does not move "
+        "(give 'to', not tier or group)",
+    )
+    to: str | None = Field(
+        default=None, description="hierarchical: who is notified, e.g. duty-manager"
+    )
+    reason: str | None = Field(default=None, description="why it is escalated (optional)")
 
 
 class Comment(Command):
     """Add a work note or a customer-visible comment; the caller's reply resumes a ticket
     held awaiting the caller."""
 
-    text: str = Field(description="the comment")
+    text: str = Field(description="the comment's text (required)")
     visibility: str = Field(
-        default=Visibility.INTERNAL, description=_choice("who sees it", Visibility)
+        default=Visibility.INTERNAL,
+        description=_choice("who sees it: a work note, or visible to the caller", Visibility)
+        + "; default internal",
     )
 
 
 class DeclareMajor(Command):
     """Declare a priority-1 incident a major incident (by an allowed declarer)."""
 
-    reason: str = Field(description="why it is major")
+    reason: str = Field(description="why it is major (required)")
 
 
 class LinkChild(Command):
     """Link an incident as a child of a major incident (ref is the major incident)."""
 
-    child: str = Field(description="the child incident's ref")
+    child: str = Field(description="the child incident's ref (required)")
 
     @field_validator("child")
     @classmethod
@@ -162,8 +194,8 @@ class LinkChild(Command):
 class Communicate(Command):
     """Record a communication sent about a major incident."""
 
-    audience: str = Field(description="who it went to, e.g. all-staff, stakeholders")
-    message: str = Field(description="what was said")
+    audience: str = Field(description="who it went to, e.g. all-staff, stakeholders (required)")
+    message: str = Field(description="what was said (required)")
     channel: str | None = Field(
         default=None, description="how it was sent, e.g. email, status page"
     )
@@ -191,8 +223,8 @@ class Review(Command):
     alone or text with owner, due date and the problem or change ref that carries it (on the
     command line: 'TEXT | owner=NAME | due=YYYY-MM-DD | link=REF')."""
 
-    summary: str = Field(description="what happened")
-    root_cause: str = Field(description="why it happened")
+    summary: str = Field(description="what happened (required)")
+    root_cause: str = Field(description="why it happened (required)")
     actions: list[ActionItem] = Field(
         default=[],
         description="a follow-up: 'TEXT | owner=NAME | due=YYYY-MM-DD | link=REF' (repeat)",
@@ -266,7 +298,7 @@ class Update(Command):
 class LinkProblem(Command):
     """Link the ticket to a problem record."""
 
-    problem: str = Field(description="the problem's ref, e.g. PRB0001")
+    problem: str = Field(description="the problem's ref, e.g. PRB0001 (required)")
 
 
 COMMANDS: dict[str, type[Command]] = {

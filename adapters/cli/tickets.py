@@ -52,7 +52,9 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
         )
         parser.add_argument(
             "ref",
-            help="the major incident's ref" if name == "link_child" else "the ticket's ref",
+            help="the major incident's ref"
+            if name == "link_child"
+            else "the ticket's ref, e.g. INC0001234",
         )
         for field_name, info in model.model_fields.items():
             if field_name == "ref":
@@ -83,12 +85,22 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
                     action="store_true",
                     help=f"clear the {field_name.replace('_', ' ')}",
                 )
-        parser.add_argument("--as", dest="actor", help="who does it (default: $DESKLEDGER_ACTOR)")
         parser.add_argument(
-            "--at", help="when it happened: ISO-8601 with offset, or a date (default: now)"
+            "--as",
+            dest="actor",
+            metavar="ACTOR",
+            help="who does it, recorded on every event (default: $DESKLEDGER_ACTOR)",
         )
         parser.add_argument(
-            "--command-id", help="idempotency key: a retry with the same key has no effect"
+            "--at",
+            metavar="T",
+            help="when it happened: ISO-8601 with offset, or a date (00:00 UTC); not before the "
+            "ticket's last event (default: now, or the last event's time if that is later)",
+        )
+        parser.add_argument(
+            "--command-id",
+            metavar="ID",
+            help="idempotency key: a retry with the same key and fields has no effect",
         )
         parser.add_argument(
             "--expected-version",

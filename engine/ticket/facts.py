@@ -6,11 +6,12 @@ fact may happen live in :mod:`engine.ticket.rules` (:class:`~engine.ticket.rules
 extends this class); they raise before any event exists, so these mutators only record.
 Replay runs them again, so they never read a clock, random numbers or configuration.
 
-Every event carries the envelope of SPEC §6 (``ref``, ``occurred_at``, ``actor``, ``reason``,
-``command_id``; ``timestamp`` is when it was recorded) and its link in the ticket's hash chain
-(:mod:`engine.chain`). ``source`` keeps metadata of imported history; ``None`` for live work.
-A state-changing event names the lifecycle action it records (``action``); the state it
-enters comes from the lifecycle table, so projections read the table, not event names.
+Every event carries the envelope described in docs/events.md (``ref``, ``occurred_at``,
+``actor``, ``reason``, ``command_id``; ``timestamp`` is when it was recorded) and its link in
+the ticket's hash chain (:mod:`engine.chain`). ``source`` keeps metadata of imported
+history; ``None`` for live work. A state-changing event names the lifecycle action it
+records (``action``); the state it enters comes from the lifecycle table, so projections
+read the table, not event names.
 """
 
 from __future__ import annotations
@@ -148,6 +149,9 @@ class TicketEvent(LedgerEvent):
 
 
 class TicketOpened(TicketEvent, Aggregate.Created):
+    """A ticket was opened; it is ``new``. ``priority`` comes from the policy's matrix,
+    ``policy_version`` is the policy in force at opening (0: none was loaded)."""
+
     action = Action.OPEN
     topic_of_stream = "engine.ticket:Ticket"
 
@@ -203,6 +207,9 @@ class Assigned(TicketEvent):
 
 
 class WorkStarted(TicketEvent):
+    """Work started: the ticket left ``new`` for ``in_progress`` (``start``, or a person
+    assigned to a new ticket)."""
+
     action = Action.START
 
     def _apply(self, ticket: TicketFacts) -> None:
@@ -210,6 +217,9 @@ class WorkStarted(TicketEvent):
 
 
 class PutOnHold(TicketEvent):
+    """The ticket went on hold for ``hold_reason``; ``comment`` is what the caller was
+    asked (required when awaiting the caller)."""
+
     action = Action.HOLD
 
     hold_reason: str
@@ -232,6 +242,9 @@ class Resumed(TicketEvent):
 
 
 class Resolved(TicketEvent):
+    """The ticket was resolved with ``code`` and ``notes``; ``by_parent`` names the major
+    incident whose resolution resolved it (the code is then ``resolved_by_parent``)."""
+
     action = Action.RESOLVE
 
     code: str
@@ -249,6 +262,9 @@ class Resolved(TicketEvent):
 
 
 class Reopened(TicketEvent):
+    """A resolved ticket was reopened (why: the envelope's ``reason``); ``by_parent`` names
+    the major incident whose reopening reopened it."""
+
     action = Action.REOPEN
 
     by_parent: str | None
@@ -263,6 +279,9 @@ class Reopened(TicketEvent):
 
 
 class Closed(TicketEvent):
+    """A resolved ticket was closed, for good; ``automatically`` when the policy's
+    ``auto_close_after`` closed it."""
+
     action = Action.CLOSE
 
     automatically: bool
@@ -273,6 +292,8 @@ class Closed(TicketEvent):
 
 
 class Canceled(TicketEvent):
+    """The ticket was canceled, for good (why: the envelope's ``reason``)."""
+
     action = Action.CANCEL
 
     def _apply(self, ticket: TicketFacts) -> None:
@@ -281,6 +302,9 @@ class Canceled(TicketEvent):
 
 
 class Reprioritized(TicketEvent):
+    """Impact and/or urgency changed; ``priority`` is the new priority from the policy's
+    matrix, ``previous_priority`` the one before."""
+
     impact: int
     urgency: int
     priority: int
@@ -318,6 +342,8 @@ class HierarchicallyEscalated(TicketEvent):
 
 
 class CommentAdded(TicketEvent):
+    """A work note (``internal``) or a comment the caller sees (``customer``)."""
+
     text: str
     visibility: str
 
@@ -326,11 +352,15 @@ class CommentAdded(TicketEvent):
 
 
 class MajorIncidentDeclared(TicketEvent):
+    """The incident was declared a major incident (why: the envelope's ``reason``)."""
+
     def _apply(self, ticket: TicketFacts) -> None:
         ticket.major = True
 
 
 class ChildLinked(TicketEvent):
+    """On a major incident: the incident ``child`` was linked to it."""
+
     child: str
 
     def _apply(self, ticket: TicketFacts) -> None:
@@ -338,6 +368,8 @@ class ChildLinked(TicketEvent):
 
 
 class LinkedToParent(TicketEvent):
+    """On the child: it was linked to the major incident ``parent``."""
+
     parent: str
 
     def _apply(self, ticket: TicketFacts) -> None:
@@ -345,6 +377,8 @@ class LinkedToParent(TicketEvent):
 
 
 class CommunicationSent(TicketEvent):
+    """A communication about a major incident went to ``audience``."""
+
     audience: str
     message: str
     channel: str | None
@@ -432,6 +466,8 @@ class ImpactTimesRecorded(TicketEvent):
 
 
 class ProblemLinked(TicketEvent):
+    """The ticket was linked to the problem record ``problem``."""
+
     problem: str
 
     def _apply(self, ticket: TicketFacts) -> None:
