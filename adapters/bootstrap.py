@@ -24,7 +24,7 @@ def open_desk(
     clock: Clock | None = None,
     wall_clock: Clock | None = None,
 ) -> Desk:
-    """Open the store given by URL, by :class:`Settings`, or by the environment (SPEC §14).
+    """Open the store given by URL, by :class:`Settings`, or by the environment (README.md).
 
     ``clock`` gives business time to commands without an explicit ``at`` (default: the
     system clock); ``wall_clock`` stamps ``recorded_at`` (default: the system clock).

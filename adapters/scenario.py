@@ -1,4 +1,4 @@
-"""Scenarios (SPEC §8): scripted ticket histories on a simulated clock, with expectations.
+"""Scenarios (docs/scenarios.md): scripted ticket histories on a simulated clock, with expectations.
 
 A scenario file is YAML: ``name``, ``policy`` (a path relative to the file, or an inline
 mapping), ``start``, ``steps`` and ``expect``. Each step runs one command (``do``, fields in
@@ -421,7 +421,8 @@ _QUEUE_KEYS = {"group", "assignee", "tier", "refs", "entries"}
 def _check_queue(
     queries: Queries, expected: Any, as_of: datetime, result: ScenarioResult, where: _Where
 ) -> None:
-    """The queue (SPEC §10 order) against a list of refs or a mapping (see module doc)."""
+    """The queue (the order of docs/reports.md) against a list of refs or a mapping (see module
+    doc)."""
     if isinstance(expected, list):
         expected = {"refs": expected}
     if not isinstance(expected, Mapping):

@@ -1,4 +1,4 @@
-"""Store URLs (SPEC §14) → eventsourcing persistence settings.
+"""Store URLs (README.md) → eventsourcing persistence settings.
 
 ``memory://``, ``sqlite:///relative.db``, ``sqlite:////absolute/path.db`` and
 ``postgresql://user:pass@host:port/db`` (optional ``?schema=name``) select eventsourcing's

@@ -1,7 +1,7 @@
 """Business calendars: weekly working periods in an IANA timezone, minus holidays.
 
 SLA timers count *business time*: real elapsed time that falls inside a calendar's working
-periods (SPEC §5). This module is the public surface for that arithmetic::
+periods (docs/sla.md). This module is the public surface for that arithmetic::
 
     cal = BusinessCalendar.from_mapping(
         {"timezone": "Europe/Berlin", "hours": {"mon": ["09:00-17:00"]}}, name="office"

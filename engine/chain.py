@@ -1,4 +1,4 @@
-"""Aggregates whose events form a SHA-256 hash chain, with the envelope of SPEC §6.
+"""Aggregates whose events form a SHA-256 hash chain, with the envelope of docs/concepts.md.
 
 Every event records, besides its own fields, who did it and when (:class:`Stamp`), and its
 link in its stream's chain: ``prev_hash`` (the previous event's ``hash``, or 64 zeros) and

@@ -1,4 +1,4 @@
-"""The event envelope of SPEC §6: one model for exports, audits, the relay and subscribers.
+"""The event envelope of docs/concepts.md: one model for exports, audits, the relay and subscribers.
 
 An :class:`Envelope` is what leaves the store: a JSON object per event with its position in
 the log, its ticket, type, stream version, the §6 fields, the event's own ``data`` and its

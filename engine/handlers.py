@@ -105,7 +105,7 @@ def cancel(ticket: Ticket, command: cmd.Cancel, ctx: Context) -> None:
 
 
 def reprioritize(ticket: Ticket, command: cmd.Reprioritize, ctx: Context) -> None:
-    """New impact and/or urgency; a new priority re-targets the SLA timers (SPEC §4)."""
+    """New impact and/or urgency; a new priority re-targets the SLA timers (docs/sla.md)."""
     if command.impact is None and command.urgency is None:
         raise CommandValidationError("impact", "give impact and/or urgency", ref=ticket.ref)
     impact = ticket.impact if command.impact is None else command.impact

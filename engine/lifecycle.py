@@ -1,4 +1,5 @@
-"""The lifecycle of SPEC §2 as one table: which action is allowed in which state, and where it
+"""The lifecycle of docs/lifecycle.md as one table: which action is allowed in which state, and
+where it
 leads. The ticket's guards, the importers' planners, the projections and the tests all read
 this table; nothing else writes the rules down.
 
@@ -43,7 +44,8 @@ NOT_FINAL = frozenset(TicketState) - FINAL_STATES
 
 
 class Action(StrEnum):
-    """What can happen to a ticket: the commands of SPEC §2 and the child side of a link."""
+    """What can happen to a ticket: the commands of docs/lifecycle.md and the child side of a
+    link."""
 
     OPEN = "open"
     ASSIGN = "assign"

@@ -1,4 +1,4 @@
-"""Major incidents and their children: the rules that span two tickets (SPEC §2).
+"""Major incidents and their children: the rules that span two tickets (docs/lifecycle.md).
 
 A ticket only records events on itself, so a rule that touches a major incident and its
 children is a policy the application service runs over both: each ticket checks its own side

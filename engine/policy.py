@@ -1,6 +1,6 @@
 """The policy: priority matrix, lifecycle settings, business calendars and SLA definitions.
 
-A policy document (SPEC §7) is validated in full before anything runs; every problem is a
+A policy document (docs/policy.md) is validated in full before anything runs; every problem is a
 :class:`~engine.errors.PolicyError` naming the offending key path
 (``slas[2].calendar: unknown calendar 'office'``). Loading a policy into a store records a new
 version (see :mod:`engine.policy_registry`); tickets pin the version they ran under.
@@ -208,7 +208,7 @@ class Policy:
         return hashlib.sha256(encoded.encode()).hexdigest()
 
     def priority(self, impact: int, urgency: int) -> int:
-        """priority = matrix[impact][urgency] (SPEC §3)."""
+        """priority = matrix[impact][urgency] (docs/lifecycle.md)."""
         return self.matrix[impact][urgency]
 
     @staticmethod

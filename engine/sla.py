@@ -1,4 +1,4 @@
-"""SLA timers (SPEC §4): pure evaluation of a timer over a ticket's state history.
+"""SLA timers (docs/sla.md): pure evaluation of a timer over a ticket's state history.
 
 A timer is *defined* by an ``SlaTimerStarted`` event (pinned to the policy version — and so
 the calendar — it started under) and *runs* according to the ticket's lifecycle:

@@ -2,7 +2,7 @@
 
 Before a command runs at time *t*, and when the clock ticks (``advance``), the application
 service asks the monitor to :meth:`~SlaMonitor.catch_up`: record every SLA warning and breach
-that fell before *t* at the instant it occurred (SPEC §4: "milestones are events"), then the
+that fell before *t* at the instant it occurred (docs/sla.md: milestones are events), then the
 automatic close ``lifecycle.auto_close_after`` after resolution. When a ticket opens, the
 monitor starts the timers of the SLAs that apply; when its priority changes, it re-targets
 them retroactively from the opening. Everything it records is stamped by the system actor at

@@ -1,4 +1,4 @@
-"""Read-side shapes of a ticket: the JSON field names of SPEC §9."""
+"""Read-side shapes of a ticket: the JSON field names of the CLI (docs/cli.md)."""
 
 from __future__ import annotations
 

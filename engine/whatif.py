@@ -1,4 +1,4 @@
-"""What-if: re-score history under another policy, writing nothing (SPEC §4).
+"""What-if: re-score history under another policy, writing nothing (docs/sla.md).
 
 For each ticket (optionally only those opened in a period), the SLAs of the other policy that
 apply to the ticket as it is now are run over its whole recorded history — the same way a

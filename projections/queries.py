@@ -2,7 +2,7 @@
 
 Every query catches the views up with the log first, then answers from the views: now, or as
 of an instant *T* (the row of each ticket's last event at or before *T*, with SLA timers run
-on to *T*). Answers use the JSON field names of SPEC §9; instants are ISO-8601 in UTC.
+on to *T*). Answers use the JSON field names of the CLI (docs/cli.md); instants are ISO-8601 in UTC.
 The views come from a :class:`projections.views.ReadSide`: a store's own
 (:class:`~projections.views.DeskViews`) or a replica's fed over NATS — the same answers from
 the same rows.
@@ -160,7 +160,7 @@ class Queries:
         limit: int | None = None,
     ) -> list[dict[str, Any]]:
         """Open work in order: priority, then the earliest due time of a running or breached
-        SLA timer (none last), then age, then ref (SPEC §10)."""
+        SLA timer (none last), then age, then ref (docs/reports.md)."""
         moment, at = self._moment(as_of)
         criteria = TicketFilter(group=group, assignee=assignee, tier=tier)
         where, params = criteria.clauses()
@@ -227,7 +227,7 @@ class Queries:
     # ------------------------------------------------------------------ history
 
     def audit(self, ref: str, *, as_of: datetime | None = None) -> list[dict[str, Any]]:
-        """One ticket's events as envelopes (SPEC §6), in stream order, with positions."""
+        """One ticket's events as envelopes (docs/concepts.md), in stream order, with positions."""
         self._moment(as_of)
         self._check_damage(ref)
         positions = {row["version"]: row["position"] for row in self.views.audit.positions([ref])}
@@ -256,7 +256,7 @@ class Queries:
         as_of: datetime | None = None,
         group: str | None = None,
     ) -> dict[str, object]:
-        """The desk report of SPEC §10 over [period_from, period_to) as of ``as_of``."""
+        """The desk report of docs/reports.md over [period_from, period_to) as of ``as_of``."""
         from projections.report import ReportTicket, ReportTimer, compute_report  # noqa: PLC0415
 
         moment, at = self._moment(as_of)

@@ -1,9 +1,10 @@
-"""The desk report (SPEC §10): volume, backlog, SLA adherence, MTTA, MTTR, FCR and friends.
+"""The desk report (docs/reports.md): volume, backlog, SLA adherence, MTTA, MTTR, FCR and friends.
 
 :func:`compute_report` is a pure function — standard library only (plus the engine's
 stdlib-only vocabulary and error tree), no I/O, no clock — over the facts the tickets view
 keeps (:class:`ReportTicket`, :class:`ReportTimer`), already taken as of the report's instant
-*T* (``as_of``). This docstring defines every figure precisely; where SPEC §10 is silent the
+*T* (``as_of``). This docstring defines every figure precisely; where a definition could be read
+two ways the
 choice is marked *(decided)*, and ``tests/test_report.py`` pins each one.
 
 Parameters
@@ -14,7 +15,7 @@ Parameters
     empty period. The period may end after T (nothing opened after T is known at T).
     ``group``, when given, keeps only tickets whose ``assignment_group`` as of T equals it
     exactly (case-sensitive); their timers follow them. A ticket without a group matches no
-    ``group`` value, ``"(none)"`` included *(decided: SPEC filters on the group's value)*.
+    ``group`` value, ``"(none)"`` included *(decided: the figure filters on the group's value)*.
 
 Populations, as of T
     A ticket exists at T when ``opened_at <= T``. The view hands in as-of rows, but the report
@@ -40,7 +41,7 @@ Figures (the JSON keys, in this order)
         ``opened_at``), ``opened_by_priority`` (``"1"`` … ``"5"``), ``opened_by_channel``,
         ``opened_by_category``: counts over opened tickets, keys with a zero count left out.
         No value (``None`` or ``""``) counts under ``"(none)"``, for the channel as for the
-        category *(decided: SPEC names the category only, but the channel is optional at
+        category *(decided: the definition names the category only, but the channel is optional at
         opening and in imports)*.
     ``backlog``
         ``open`` (count) and ``aging``: the open tickets by T - ``opened_at`` (the first
@@ -52,7 +53,7 @@ Figures (the JSON keys, in this order)
         Per SLA name, over the timers of opened tickets: ``achieved``, ``breached``,
         ``running`` (stage ``in_progress`` or ``paused``) and ``adherence`` = achieved ÷
         (achieved + breached), null when both are 0. Canceled timers (the engine spells the
-        stage ``canceled``; SPEC §4 writes ``cancelled``) and any other stage are not counted.
+        stage ``canceled``; older stores wrote ``cancelled``) and any other stage are not counted.
         A name appears when at least one of its timers is counted *(decided: a name whose
         timers were all canceled, e.g. re-targeted away by a priority change, has nothing to
         say — like a zero count in* ``volume`` *)*.

@@ -234,7 +234,7 @@ def _runs(ticket: Ticket, seq: int) -> bool:
 
 
 def responded_at(ticket: Ticket) -> datetime | None:
-    """When the ticket first left ``new`` for in progress, on hold or resolved (SPEC §10)."""
+    """When the ticket first left ``new`` for in progress, on hold or resolved (docs/reports.md)."""
     for phase in ticket.phases:
         if phase.state in _RESPONDED:
             return phase.at

@@ -1,5 +1,5 @@
-"""Post-incident timelines (SPEC §6, §10): a ticket's events — for a major incident merged with
-its children's — in time order, with the key intervals, as JSON and as the Markdown skeleton
+"""Post-incident timelines (docs/reports.md): a ticket's events — for a major incident merged
+with its children's — in time order, with the key intervals, as JSON and as the Markdown skeleton
 of a post-incident report: who led it, when the impact started, was detected and was
 mitigated, what it hit, what was said, and the review (root cause, contributing factors, what
 went well, lessons, action items).
@@ -57,8 +57,8 @@ class Timeline:
     intervals: dict[str, float | None] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        """The JSON form: the SPEC §10 keys (``ref``, ``children``, ``affected_users``,
-        ``intervals``, ``entries``) and what a post-incident report is built from."""
+        """The JSON form: the documented keys (docs/reports.md: ``ref``, ``children``,
+        ``affected_users``, ``intervals``, ``entries``) and what a post-incident report is built from."""
         ticket = self.ticket
         return {
             "ref": ticket.ref,

@@ -1,6 +1,6 @@
 """Shared fixtures: a simulated clock, a Desk on every store, and a "nothing written" check.
 
-The ``desk`` fixture runs a test once per store (SPEC §14): ``memory://``, a real SQLite file
+The ``desk`` fixture runs a test once per store (README.md): ``memory://``, a real SQLite file
 in ``tmp_path`` and PostgreSQL. Each PostgreSQL test gets its own schema (created here, since
 eventsourcing does not create schemas, and dropped afterwards), so tests never see each
 other's events and can run against a shared server.

@@ -1,4 +1,4 @@
-"""Behaviour of engine.calendar.BusinessCalendar: business-time arithmetic (SPEC §5).
+"""Behaviour of engine.calendar.BusinessCalendar: business-time arithmetic (docs/sla.md).
 
 Expected instants are written in UTC; comments give the local wall-clock reading.
 """

@@ -1,4 +1,4 @@
-"""The command line as a person runs it: commands, reads, errors and exit codes (SPEC §9)."""
+"""The command line as a person runs it: commands, reads, errors and exit codes (docs/cli.md)."""
 
 from __future__ import annotations
 

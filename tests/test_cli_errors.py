@@ -1,4 +1,5 @@
-"""Every command fails the same way: one line (or one JSON object) and the SPEC §9 exit code.
+"""Every command fails the same way: one line (or one JSON object) and its documented exit code
+(docs/cli.md).
 
 Also: text a user typed is printed as text (never as rich markup, control characters made
 visible), and a closed pipe is not an error.

@@ -1,4 +1,5 @@
-"""Behaviour of the ticket lifecycle (SPEC §2-3, §6 as-of), given/when/then over events.
+"""Behaviour of the ticket lifecycle (docs/lifecycle.md, as-of in docs/concepts.md),
+given/when/then over events.
 
 Given the commands that bring a ticket to a state, when one more command runs, then exactly
 these events are appended (by type name) and the ticket is in this state — or the command is
@@ -145,7 +146,7 @@ def assert_names(error: DeskLedgerError, *facts: str) -> None:
 
 
 class TestLifecycleTable:
-    """Every row of the SPEC §2 lifecycle table."""
+    """Every row of the docs/lifecycle.md lifecycle table."""
 
     def test_open_yields_new(self, memory_desk: Desk) -> None:
         """(none) → new by open: one TicketOpened, state new."""
@@ -755,7 +756,7 @@ def _guarded_command_loses_the_race(first: Desk, second: Desk) -> None:
 
 
 class TestRacingDesks:
-    """Two Desk instances on one store both load a ticket and both write (SPEC §2)."""
+    """Two Desk instances on one store both load a ticket and both write (docs/lifecycle.md)."""
 
     @pytest.mark.parametrize(
         "outcome", [_plain_command_retries_a_lost_race, _guarded_command_loses_the_race]

@@ -1,4 +1,4 @@
-"""The NATS edge (SPEC §13) against a real ``nats-server``: relay, resume, outages, subscribers.
+"""The NATS edge (docs/nats.md) against a real ``nats-server``: relay, resume, outages, subscribers.
 
 Every test starts its own embedded server (``EmbeddedNatsServer``, JetStream in ``tmp_path``)
 and uses a real SQLite file; nothing is mocked. The crash test runs the relay in a child

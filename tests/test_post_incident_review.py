@@ -338,7 +338,7 @@ EXPECTED_JSON: dict[str, Any] = {
 
 
 def test_the_json_timeline_carries_the_review(incident: Queries) -> None:
-    """The same content as JSON: SPEC's keys (ref, children, affected_users, intervals,
+    """The same content as JSON: the documented keys (ref, children, affected_users, intervals,
     entries) and the review's, through a JSON round trip."""
     assert EXPECTED_JSON == json.loads(json.dumps(incident.timeline("INC1001").as_dict()))
 

@@ -2,7 +2,8 @@
 
 One oversized event, a damaged stored event, an unreachable or malformed server URL, a demo
 without NATS: the relay stops or alerts with the facts (position, ticket, reason) and the
-CLI ends with one line on stderr and the SPEC §9 exit code, instead of spinning, crashing or
+CLI ends with one line on stderr and its documented exit code (docs/cli.md), instead of spinning,
+crashing or
 retrying what cannot work.
 """
 

@@ -1,4 +1,5 @@
-"""The desk report (SPEC §10): every figure worked out by hand, its edge cases and properties.
+"""The desk report (docs/reports.md): every figure worked out by hand, its edge cases and
+properties.
 
 The worked example is one desk week: the period is Monday 2 March 2026 00:00 UTC to Friday
 6 March 00:00 (end excluded) and the report is taken as of Friday 12:00 (T). Every expected

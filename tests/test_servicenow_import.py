@@ -1,4 +1,5 @@
-"""Behaviour of the ServiceNow import (SPEC §11) on the real exports in tests/data/servicenow.
+"""Behaviour of the ServiceNow import (docs/servicenow-import.md) on the real exports in
+tests/data/servicenow.
 
 The 6k-row export is imported once per module into a real SQLite file; the tests read that
 store. Source truth (counters, priority) is each incident's last row in the file.
@@ -578,7 +579,8 @@ def test_impact_change_reprioritizes_through_the_matrix(tmp_path: Path, memory_d
 def test_assigning_a_person_to_a_new_incident_starts_work_once(
     tmp_path: Path, memory_desk: Desk
 ) -> None:
-    """An assignee on a New row starts work (SPEC §2); the next Active row adds no start."""
+    """An assignee on a New row starts work (docs/lifecycle.md); the next Active row adds no
+    start."""
     path = write_export(
         tmp_path,
         {"incident_state": "New", "sys_updated_at": "29-02-2016 02:00"},

@@ -1,4 +1,4 @@
-"""SLA timers (SPEC §4): milestones as events, pauses, re-targeting, versions, what-if."""
+"""SLA timers (docs/sla.md): milestones as events, pauses, re-targeting, versions, what-if."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Tamper evidence on a real SQLite file (SPEC §6): verify names what was changed, and where.
+"""Tamper evidence on a real SQLite file (docs/concepts.md): verify names what was changed, and
+where.
 
 Each test builds the same small history (3 tickets, 15 events) through the engine, closes
 nothing, then edits the file behind the engine's back with the ``sqlite3`` module — the way

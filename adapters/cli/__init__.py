@@ -1,4 +1,4 @@
-"""``deskledger``: the command line (SPEC §9). See :mod:`adapters.cli.errors` for exit codes
+"""``deskledger``: the command line (docs/cli.md). See :mod:`adapters.cli.errors` for exit codes
 and the error schema, :mod:`adapters.cli.parser` for the commands."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The one error schema and exit-code map of every command (SPEC §9).
+"""The one error schema and exit-code map of every command (docs/cli.md).
 
 =====  =======================================================================
 exit   meaning

@@ -1,4 +1,4 @@
-"""``deskledger report``: the desk report (SPEC §10) as tables, or as JSON."""
+"""``deskledger report``: the desk report (docs/reports.md) as tables, or as JSON."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""DeskLedger on NATS JetStream (SPEC §13): relay, checkpoints, subscribers, embedded server.
+"""DeskLedger on NATS JetStream (docs/nats.md): relay, checkpoints, subscribers, embedded server.
 
 Modules, one job each::
 

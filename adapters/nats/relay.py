@@ -1,4 +1,4 @@
-"""The relay: the event log is the outbox, JetStream the destination (SPEC §13).
+"""The relay: the event log is the outbox, JetStream the destination (docs/nats.md).
 
 The relay reads the store's log in position order (through eventsourcing's mapper, see
 :mod:`adapters.nats.codec`) and publishes every event with its §13 subject, headers and

@@ -55,7 +55,7 @@ async def ensure_stream(
         retention=RetentionPolicy.LIMITS,
         discard=DiscardPolicy.OLD,
         duplicate_window=duplicate_window,
-        description="DeskLedger event log (SPEC §13)",
+        description="DeskLedger event log",
     )
     try:
         return await js.add_stream(config)

@@ -1,4 +1,4 @@
-"""Subjects and headers on the wire (SPEC §13), and the subject names DeskLedger reserves.
+"""Subjects and headers on the wire (docs/nats.md), and the subject names DeskLedger reserves.
 
 Everything lives under ``deskledger.``, in three families that never overlap:
 

@@ -10,7 +10,7 @@
             use(delivery.envelope)
             await delivery.ack()
 
-A subscriber is a durable push consumer on the relay's stream (SPEC §13), filtered by event
+A subscriber is a durable push consumer on the relay's stream (docs/nats.md), filtered by event
 type (``deskledger.ticket.*.<Type>``, ``deskledger.policy.<Type>``) and/or ticket
 (``deskledger.ticket.<ref>.>``), acknowledging explicitly; without filters it takes every
 event (``deskledger.ticket.>`` and ``deskledger.policy.>``) and no checkpoint. It resumes
@@ -110,7 +110,7 @@ def subject_matches(subject: str, pattern: str) -> bool:
 
 @dataclass(frozen=True)
 class Delivery:
-    """One delivered event: its envelope (SPEC §6) and how to acknowledge it."""
+    """One delivered event: its envelope (docs/concepts.md) and how to acknowledge it."""
 
     envelope: Envelope
     subject: str

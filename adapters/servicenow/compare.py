@@ -2,7 +2,8 @@
 
 The engine computed an imported ticket's figures by replaying the rows through its own
 commands; ServiceNow recorded its own, which ride along on every event as ``source`` metadata.
-:func:`compare_ticket` is a pure function over one ticket's events (envelopes, SPEC §6) and its
+:func:`compare_ticket` is a pure function over one ticket's events (envelopes, docs/concepts.md)
+and its
 §9 fields: for each figure of :data:`FIGURES` both sides know, whether they agree, and for each
 that differs both values, a reason in words and a :class:`Cause` to group by. It compares with
 the ticket's last imported update, or with the export's own updates when handed them
@@ -24,7 +25,7 @@ from adapters.servicenow.updates import Update, imported, instant, updates_from_
 from engine.durations import format_duration
 from engine.vocabulary import TicketState
 
-#: The figures compared, in the order they are reported (SPEC §9 names).
+#: The figures compared, in the order they are reported (the JSON field names of docs/cli.md).
 FIGURES = (
     "state",
     "priority",

@@ -1,4 +1,5 @@
-"""Importing a ServiceNow incident audit export (SPEC §11) by replaying it through the engine.
+"""Importing a ServiceNow incident audit export (docs/servicenow-import.md) by replaying it through
+the engine.
 
 Each row becomes the commands that explain its differences from the previous row of the same
 incident (:mod:`adapters.servicenow.planner`), applied with the row's ``sys_updated_at`` and
@@ -319,7 +320,7 @@ def _logged(summary: ImportSummary) -> ImportSummary:
 
 
 def load_policy_file(path: str | Path) -> Policy:
-    """Read and validate a YAML policy file (SPEC §7)."""
+    """Read and validate a YAML policy file (docs/policy.md)."""
     try:
         raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except OSError as error:

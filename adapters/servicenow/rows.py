@@ -1,4 +1,5 @@
-"""Reading a ServiceNow incident audit export (SPEC §11): CSV rows, typed and checked.
+"""Reading a ServiceNow incident audit export (docs/servicenow-import.md): CSV rows, typed and
+checked.
 
 One CSV row per update of an incident. :func:`read_rows` yields each data row with its line
 number (or why it is malformed); :class:`RowReader` types the columns the importer uses and

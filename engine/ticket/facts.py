@@ -27,7 +27,7 @@ from engine.lifecycle import LIFECYCLE, Action
 from engine.sla import Phase, SlaTerms, SlaTimer
 from engine.vocabulary import HoldReason, TicketKind, TicketState
 
-#: The descriptive fields ``update`` may change (SPEC §9), by their ticket attribute names.
+#: The descriptive fields ``update`` may change (docs/cli.md), by their ticket attribute names.
 UPDATABLE = (
     "title",
     "description",

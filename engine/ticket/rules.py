@@ -1,4 +1,5 @@
-"""The Ticket aggregate's commands: the rules of SPEC §2, which raise before anything changes.
+"""The Ticket aggregate's commands: the rules of docs/lifecycle.md, which raise before anything
+changes.
 
 Each public method checks its rule against the lifecycle table (:mod:`engine.lifecycle`) and
 the ticket's facts, raises a typed error (writing nothing), then records one or more events
@@ -307,7 +308,7 @@ class Ticket(TicketFacts):
         be cleared or blank; ``affected_users`` is not negative; ``affected_services`` is a list
         of names (null clears it to none); an update that changes nothing is rejected, so a
         mistyped command is never taken for a change. It never re-targets SLA timers: only a
-        priority change does (SPEC §4).
+        priority change does (docs/sla.md).
         """
         self._allow(Action.UPDATE)
         if not changes:
