@@ -58,7 +58,8 @@ class Timeline:
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON form: the documented keys (docs/reports.md: ``ref``, ``children``,
-        ``affected_users``, ``intervals``, ``entries``) and what a post-incident report is built from."""
+        ``affected_users``, ``intervals``, ``entries``) and what a post-incident report is
+        built from."""
         ticket = self.ticket
         return {
             "ref": ticket.ref,
