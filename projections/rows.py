@@ -146,10 +146,13 @@ def ticket_row(
     statuses: list[TimerStatus],
     position: int,
     next_milestone_at: datetime | None = None,
+    *,
+    resolved_by: tuple[str | None, str | None] = (None, None),
 ) -> TicketRow:
     """The row of ``ticket`` after its event at ``position``; ``statuses`` are its timers
     evaluated at that event's instant (see :func:`timer_statuses`), ``next_milestone_at``
-    the earliest SLA warning or breach still to be recorded (see :func:`next_milestone`)."""
+    the earliest SLA warning or breach still to be recorded (see :func:`next_milestone`),
+    ``resolved_by`` the group and assignee at its last resolution."""
     assert ticket.last_occurred_at is not None
     active = [s for s in statuses if s.stage != SlaStage.CANCELED]
     dues = [s.due_at for s in active if s.stage in _DUE_STAGES and s.due_at is not None]
@@ -186,8 +189,8 @@ def ticket_row(
         "policy_version": ticket.policy_version,
         "children": json.dumps(ticket.children) if ticket.children else None,
         "responded_at": to_us(responded_at(ticket)),
-        "resolved_group": ticket.assignment_group if ticket.resolved_at is not None else None,
-        "resolved_assignee": ticket.assignee if ticket.resolved_at is not None else None,
+        "resolved_group": resolved_by[0] if ticket.resolved_at is not None else None,
+        "resolved_assignee": resolved_by[1] if ticket.resolved_at is not None else None,
         "next_due_at": to_us(min(dues)) if dues else None,
         "breach_due_at": to_us(min(running)) if running else None,
         "breached": int(any(s.stage == SlaStage.BREACHED for s in active)),

@@ -5,6 +5,11 @@ once, in :mod:`engine.ticket`); the ticket's row after the event (:func:`project
 ticket_row`) is written to the view store, with the tracking position, one batch per
 transaction. Tickets stay in a bounded cache between events; a ticket not in the cache (or
 at another version) is loaded as of the version before the event from :class:`World`.
+
+The report keys resolved tickets by the group and assignee *at their last resolution*, which
+the aggregate does not keep (a resolved ticket may still be reassigned): the projection notes
+them when it applies ``Resolved`` and carries them from row to row, reading them back from
+the ticket's current row after a cache miss.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from eventsourcing.projection import Projection
 
 from engine.errors import UnreadableEventError
 from engine.ticket import Ticket, TicketEvent
+from engine.ticket.facts import Resolved
 from projections.feed import Item, Unreadable
 from projections.rows import TicketRow, next_milestone, ticket_row, timer_statuses
 from projections.tables import Damage, TicketsStore
@@ -25,6 +31,10 @@ from projections.world import World
 
 #: How many tickets the projection keeps between events (each a few kilobytes).
 CACHE_SIZE = 20_000
+
+#: (group, assignee) at a ticket's last resolution.
+Owner = tuple[str | None, str | None]
+NO_OWNER: Owner = (None, None)
 
 
 class TicketsProjection(Projection[TicketsStore]):
@@ -36,7 +46,7 @@ class TicketsProjection(Projection[TicketsStore]):
         super().__init__(view)
         self.world = world
         self.cache_size = cache_size
-        self._cache: OrderedDict[str, Ticket] = OrderedDict()
+        self._cache: OrderedDict[str, tuple[Ticket, Owner]] = OrderedDict()
 
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
         """One event in one transaction (the library runner's way)."""
@@ -68,8 +78,10 @@ class TicketsProjection(Projection[TicketsStore]):
         """The ticket's row after ``event``; None (and the damage noted) when the ticket's
         earlier events cannot be read."""
         ref = event.ref
-        before = self._cache.pop(ref, None)
+        cached = self._cache.pop(ref, None)
+        before, owner = cached if cached is not None else (None, NO_OWNER)
         if before is None or before.version != event.originator_version - 1:
+            owner = self._resolution_owner(ref) if event.originator_version > 1 else NO_OWNER
             try:
                 before = self.world.ticket(ref, event.originator_version - 1)
             except UnreadableEventError as error:
@@ -82,12 +94,23 @@ class TicketsProjection(Projection[TicketsStore]):
                 return None
         ticket = event.mutate(before)
         assert isinstance(ticket, Ticket)
-        self._cache[ref] = ticket
+        if isinstance(event, Resolved):
+            owner = (ticket.assignment_group, ticket.assignee)
+        elif ticket.resolved_at is None:
+            owner = NO_OWNER
+        self._cache[ref] = (ticket, owner)
         if len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
         statuses = timer_statuses(ticket, self.world.calendar, event.occurred_at)
         upcoming = next_milestone(ticket, self.world.calendar) if ticket.sla_timers else None
-        return ticket_row(ticket, statuses, position, upcoming)
+        return ticket_row(ticket, statuses, position, upcoming, resolved_by=owner)
+
+    def _resolution_owner(self, ref: str) -> Owner:
+        """The group and assignee at the ticket's last resolution, as its current row says."""
+        rows = self.view.select(["ref = :ref"], {"ref": ref}, limit=1)
+        if not rows:
+            return NO_OWNER
+        return rows[0]["resolved_group"], rows[0]["resolved_assignee"]
 
     def forget(self) -> None:
         """Drop the cache (after the view was rebuilt or changed under it)."""

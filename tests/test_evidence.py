@@ -122,6 +122,16 @@ def test_no_checkpoint_is_stated_for_a_log_that_does_not_verify(
     assert "run verify" in capsys.readouterr().err
 
 
+def test_no_checkpoint_is_stated_for_an_empty_log(
+    store: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An empty log has nothing to attest: exit 2 and one line, and no file written."""
+    out = store.parent / "checkpoints.jsonl"
+    assert main(["checkpoint", "--out", str(out)]) == 2
+    assert "the log is empty" in capsys.readouterr().err
+    assert not out.exists()
+
+
 # ---------------------------------------------------------------------- the standalone verifier
 
 

@@ -1081,3 +1081,34 @@ def test_group_reports_split_the_desk_report(store: Store, params: Parameters) -
 
     for path in [("volume", "opened"), ("volume", "resolved"), ("backlog", "open")]:
         assert figure(whole, *path) == sum(figure(part, *path) for part in parts)
+
+
+def test_the_views_key_a_resolved_ticket_by_the_group_that_resolved_it(tmp_path: Path) -> None:
+    """A ticket handed to another group after its resolution still counts in ``by_group``
+    and ``by_assignee`` for whoever resolved it, incrementally and after a rebuild."""
+    from adapters.bootstrap import open_read_side  # noqa: PLC0415
+    from engine.clock import SimulatedClock  # noqa: PLC0415
+    from projections.views import open_views  # noqa: PLC0415
+
+    clock = SimulatedClock(at(2, 9))
+    desk, queries = open_read_side(f"sqlite:///{tmp_path / 'desk.db'}", clock=clock)
+    opened = {"ref": "INC1", "title": "VPN down", "caller": "ann", "impact": 2, "urgency": 2}
+    desk.execute("open", opened, actor="ann")
+    desk.execute("assign", {"ref": "INC1", "group": "network", "assignee": "bob"}, actor="lead")
+    clock.advance(timedelta(hours=2))
+    desk.execute("resolve", {"ref": "INC1", "code": "solved", "notes": "new cert"}, actor="bob")
+    clock.advance(timedelta(hours=1))
+    desk.execute("assign", {"ref": "INC1", "group": "desk", "assignee": "cy"}, actor="lead")
+    period = {"period_from": at(2), "period_to": at(3), "as_of": at(3)}
+    expected = (
+        {"network": {"resolved": 1, "median_resolve_seconds": 7200.0}},
+        {"bob": {"resolved": 1, "median_resolve_seconds": 7200.0}},
+    )
+
+    figures = queries.report(**period)
+    assert expected == (figures["by_group"], figures["by_assignee"])
+    assert "desk" == queries.ticket("INC1")["assignment_group"]
+    open_views(desk).rebuild()
+    figures = queries.report(**period)
+    assert expected == (figures["by_group"], figures["by_assignee"])
+    desk.close()

@@ -41,6 +41,8 @@ def checkpoint(args: argparse.Namespace, settings: Settings) -> int:
 
     desk = open_desk(settings)
     report = desk.verify()
+    if report.events == 0:
+        raise UsageError("the log is empty: there is nothing for a checkpoint to state yet")
     if not report.ok:
         raise UsageError(
             f"the log does not verify ({len(report.problems)} problems): run verify; "
