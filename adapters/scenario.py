@@ -19,7 +19,12 @@ Expectations (each may add ``as_of: T``, else it is checked at the end of the sc
 * ``report:`` figures of ``deskledger report`` by their JSON names, nested as in the report
   (``volume: {opened: 3}``, ``sla: {P1 resolution: {adherence: 0.5}}``, ``fcr_rate: 0.5``);
   a mapping checks only the keys it gives. ``from``, ``to`` (instants or offsets from
-  ``start``) and ``group`` choose the report's period and group.
+  ``start``) and ``group`` choose the report's period and group;
+* ``timeline: REF`` with keys of ``deskledger timeline REF --json`` (``children``,
+  ``affected_users``, ``intervals``, ``communications``, ``review``...): a mapping checks
+  only the keys it gives, a list of mappings checks its length and, in each item, the keys
+  given (``communications: [{audience: staff, occurred_at: ...}, ...]``), anything else
+  is compared whole.
 
 A failed expectation is listed with its expected and actual values; a key an expectation
 does not know is a :class:`ScenarioError` naming it and the valid ones.
@@ -267,6 +272,8 @@ def _check(desk: Desk, expectations: list[Any], result: ScenarioResult, path: Pa
             _check_error(expectation, result)
         elif "ticket" in expectation:
             _check_ticket(desk, expectation, result, path, where)
+        elif "timeline" in expectation:
+            _check_timeline(desk, expectation, result, _Where(path, where))
         elif "queue" in expectation or "report" in expectation:
             kind = "queue" if "queue" in expectation else "report"
             _known_keys(expectation, {kind, "as_of"}, path, where)
@@ -283,7 +290,7 @@ def _check(desk: Desk, expectations: list[Any], result: ScenarioResult, path: Pa
             raise ScenarioError(
                 path,
                 where,
-                "unsupported expectation (use 'ticket:', 'queue:', 'report:', "
+                "unsupported expectation (use 'ticket:', 'queue:', 'report:', 'timeline:', "
                 "or 'step:' with 'error:')",
             )
     for number, error in sorted(result.errors.items()):
@@ -562,3 +569,74 @@ class _Figures:
         self.result.checks += 1
         if not _same(expected, actual):
             self.result.failures.append(Failure(f"{self.label} {name}", _plain(expected), actual))
+
+
+# ---------------------------------------------------------------------- timeline
+
+#: The timeline's JSON keys an expectation may check (``ref`` is the expectation's own).
+TIMELINE_KEYS = (
+    "title",
+    "major",
+    "state",
+    "priority",
+    "opened_at",
+    "resolved_at",
+    "commander",
+    "comms_lead",
+    "children",
+    "impact",
+    "affected_services",
+    "affected_users",
+    "intervals",
+    "communications",
+    "review",
+    "entries",
+)
+
+
+def _check_timeline(
+    desk: Desk, expectation: Mapping[str, Any], result: ScenarioResult, where: _Where
+) -> None:
+    """A ticket's timeline (``deskledger timeline REF --json``) against the keys given."""
+    _known_keys(expectation, {"timeline", "as_of", *TIMELINE_KEYS}, where.path, where.at)
+    ref = str(expectation["timeline"])
+    as_of = (
+        _instant(expectation["as_of"], result.start, where.path, f"{where.at}.as_of")
+        if "as_of" in expectation
+        else result.end
+    )
+    assert as_of is not None  # the run set its end
+    label = f"timeline {ref}" + _as_of_label(as_of, result)
+    try:
+        timeline = Queries(open_views(desk)).timeline(ref, as_of=as_of).as_dict()
+    except TicketNotFoundError:
+        result.checks += 1
+        result.failures.append(Failure(f"{label} exists", True, False))
+        return
+    for key in TIMELINE_KEYS:
+        if key in expectation:
+            _compare_part(f"{label} {key}", expectation[key], timeline[key], result)
+
+
+def _compare_part(label: str, expected: Any, actual: Any, result: ScenarioResult) -> None:
+    """``expected`` against ``actual``: a mapping by the keys it gives, a list of mappings
+    item by item (and its length), anything else whole; one check per value compared."""
+    if isinstance(expected, Mapping) and isinstance(actual, Mapping):
+        for key, value in expected.items():
+            _compare_part(f"{label}.{key}", value, actual.get(str(key)), result)
+        return
+    if (
+        isinstance(expected, list)
+        and isinstance(actual, list)
+        and expected
+        and all(isinstance(item, Mapping) for item in expected)
+    ):
+        result.checks += 1
+        if len(expected) != len(actual):
+            result.failures.append(Failure(f"{label} length", len(expected), len(actual)))
+        for index, (wanted, found) in enumerate(zip(expected, actual, strict=False)):
+            _compare_part(f"{label}[{index}]", wanted, found, result)
+        return
+    result.checks += 1
+    if not _same(expected, actual):
+        result.failures.append(Failure(label, _plain(expected), actual))

@@ -4,7 +4,7 @@ How a document's blocks are run (one test per document, blocks in the order they
 
 * The document gets a fresh temporary directory that stands for the repository root: the
   repository's ``docs``, ``scenarios``, ``tests`` and ``tools`` folders are linked into it (so
-  ``scenarios/policies/sla.yaml`` resolves as it does in a checkout) and everything a block
+  ``scenarios/policies/default.yaml`` resolves as it does in a checkout) and everything a block
   writes lands in the temporary directory. ``DESKLEDGER_STORE`` points at a fresh SQLite file
   there; the other ``DESKLEDGER_*`` variables are unset. Python and shell blocks of one
   document share that directory and that store, in order.

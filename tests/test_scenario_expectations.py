@@ -136,3 +136,75 @@ def test_report_figures_are_the_reports_keys() -> None:
     at = datetime(2026, 3, 2, tzinfo=UTC)
     report = compute_report([], [], period_from=at, period_to=at, as_of=at)
     assert list(report) == list(REPORT_FIGURES)
+
+
+MAJOR = """
+name: a major incident's timeline
+start: 2026-03-02T09:00:00+00:00
+policy: {major_incidents: {declarers: [duty]}}
+steps:
+  - {as: noc, do: open, with: {ref: INC1, title: t, caller: c, impact: 1, urgency: 1}}
+  - {at: +1m, as: duty, do: declare_major, with: {ref: INC1, reason: site down}}
+  - {at: +2m, as: a, do: open, with: {ref: INC2, title: t, caller: c, impact: 3, urgency: 1}}
+  - {at: +3m, as: duty, do: link_child, with: {ref: INC1, child: INC2}}
+  - {at: +5m, as: duty, do: start, with: {ref: INC1}}
+  - {at: +10m, as: duty, do: communicate, with: {ref: INC1, audience: staff, message: m}}
+  - {at: +40m, as: duty, do: communicate, with: {ref: INC1, audience: board, message: n}}
+  - {at: +1h, as: duty, do: resolve, with: {ref: INC1, code: fixed, notes: n}}
+  - at: +1d
+    as: duty
+    do: review
+    with: {ref: INC1, summary: s, root_cause: r,
+           actions: [{text: fix it, owner: bob, due: 2026-03-09, link: PRB1}]}
+expect:
+"""
+
+
+def test_timeline_expectations_check_the_keys_given(tmp_path: Path) -> None:
+    """A timeline expectation checks children, intervals (by the keys given), the
+    communications item by item and the review; wrong values are listed with both values."""
+    path = tmp_path / "t.yaml"
+    path.write_text(
+        MAJOR
+        + textwrap.dedent(
+            """
+              - timeline: INC1
+                children: [INC2]
+                intervals: {time_to_respond_seconds: 300, time_to_resolve_seconds: 3600}
+                communications:
+                  - {audience: staff, occurred_at: 2026-03-02T10:10:00+01:00}
+                  - {audience: board}
+                review: {actions: [{owner: bob, due: 2026-03-09, link: PRB1}]}
+              - as_of: +30m
+                timeline: INC1
+                intervals: {time_to_resolve_seconds: null}
+                communications: [{audience: staff}]
+              - timeline: INC1
+                children: [INC2, INC3]
+                intervals: {time_to_respond_seconds: 60}
+                communications: [{audience: staff}]
+              - {timeline: INC9, children: []}
+            """
+        ),
+        encoding="utf-8",
+    )
+    result = run_scenario(open_desk("memory://"), path)
+    expected = [
+        "timeline INC1 children: expected ['INC2', 'INC3'], got ['INC2']",
+        "timeline INC1 intervals.time_to_respond_seconds: expected 60, got 300.0",
+        "timeline INC1 communications length: expected 1, got 2",
+        "timeline INC9 exists: expected True, got False",
+    ]
+    assert expected == [str(f) for f in result.failures]
+    assert result.checks == 19
+
+
+def test_an_unknown_timeline_key_names_the_valid_ones(tmp_path: Path) -> None:
+    """A key the timeline does not have is bad input, not a failure."""
+    path = tmp_path / "t.yaml"
+    path.write_text(MAJOR + "  - {timeline: INC1, kids: [INC2]}\n", encoding="utf-8")
+    with pytest.raises(ScenarioError) as raised:
+        run_scenario(open_desk("memory://"), path)
+    assert "expect[0].kids: unknown key (one of affected_services, affected_users, as_of," in str(
+        raised.value
+    )

@@ -3,16 +3,19 @@ that cannot fail would be worthless, so failures are checked too."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 
 from adapters.bootstrap import open_desk
 from adapters.cli import main
 from adapters.demo import bundled_scenarios
 from adapters.scenario import ScenarioError, run_scenario
+from engine.policy import parse_policy
 
 SCENARIOS = bundled_scenarios()
 
@@ -31,9 +34,45 @@ def test_bundled_scenario_passes(path: Path) -> None:
     assert result.checks > 0
 
 
-def test_at_least_six_bundled_scenarios() -> None:
-    """The box ships lifecycle, major-incident and SLA scenarios."""
-    assert len(SCENARIOS) >= 6
+def test_at_least_ten_bundled_scenarios() -> None:
+    """The box ships scenarios from service desk practice: major incidents, holds over
+    holidays, reopens, auto-close, re-prioritizing, escalation, service requests, first
+    contact, invalid commands and a policy reload."""
+    assert len(SCENARIOS) >= 10
+
+
+def test_bundled_scenarios_share_one_store_in_file_order() -> None:
+    """As the main job runs them: every bundled scenario into one store, in file order.
+    They still pass (refs are unique across files, and no scenario's queue or report sees
+    another's tickets), and each one's window starts after the previous one ended."""
+    desk = open_desk("memory://")
+    results = [run_scenario(desk, path) for path in SCENARIOS]
+    failures = {r.path: [str(f) for f in r.failures] for r in results}
+    assert {r.path: [] for r in results} == failures
+    windows = [(r.start, r.end) for r in results]
+    for (_, end), (start, _) in itertools.pairwise(windows):
+        assert end is not None
+        assert start is not None
+        assert end < start
+
+
+def test_the_stricter_policy_differs_from_the_default_only_in_the_p1_target() -> None:
+    """policies/default-p1-2h.yaml (scenario 11) is default.yaml with P1 resolution 2h."""
+    folder = SCENARIOS[0].parent / "policies"
+    default, stricter = (
+        parse_policy(yaml.safe_load((folder / name).read_text(encoding="utf-8"))).document
+        for name in ("default.yaml", "default-p1-2h.yaml")
+    )
+    expected = [("P1 resolution", "4h", "2h")]
+    changed = [
+        (a["name"], a["target"], b["target"])
+        for a, b in zip(default["slas"], stricter["slas"], strict=True)
+        if a != b
+    ]
+    assert expected == changed
+    assert {k: v for k, v in default.items() if k != "slas"} == {
+        k: v for k, v in stricter.items() if k != "slas"
+    }
 
 
 def test_failed_expectations_are_listed_with_expected_and_actual(tmp_path: Path) -> None:

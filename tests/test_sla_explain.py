@@ -18,34 +18,56 @@ from engine.clock import SimulatedClock
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
 
-def _weekend_hold(url: str) -> None:
-    """Scenario 05's history: a P3 on the Berlin office calendar held over a weekend."""
-    assert (
-        main(["--store", url, "scenario", "run", str(SCENARIOS / "05-sla-weekend-pause.yaml")]) == 0
-    )
+def _bundled(url: str) -> None:
+    """Scenarios 02 and 03 into one store: a P1 breached while on hold for a vendor, and a
+    P3 on the Berlin office calendar held awaiting the caller over Easter."""
+    files = ("02-exchange-online-outage.yaml", "03-p3-awaiting-caller-over-easter.yaml")
+    assert main(["--store", url, "scenario", "run", *(str(SCENARIOS / f) for f in files)]) == 0
 
 
 def test_explained_periods_add_up_to_the_elapsed_time(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """sla REF --explain --json: the working periods counted sum to elapsed_seconds, the
-    hold is listed with its reason, the calendar is the pinned one, and the verdict says when
-    it breached."""
+    hold is listed with its reason, the calendar is the pinned one, the business-day target
+    says where it landed, and the time spent resolved is excluded."""
     url = f"sqlite:///{tmp_path / 'explain.db'}"
-    _weekend_hold(url)
+    _bundled(url)
     capsys.readouterr()
-    code = main(["--store", url, "sla", "INC5001", "--explain", "--json", "--as-of", "2026-03-11"])
+    code = main(["--store", url, "sla", "INC3001", "--explain", "--json", "--as-of", "2026-04-10"])
     timers = {t["name"]: t for t in json.loads(capsys.readouterr().out)}
     assert code == 0
     p3 = timers["P3 resolution"]
     assert sum(period["seconds"] for period in p3["working_periods"]) == p3["elapsed_seconds"]
-    assert p3["elapsed_seconds"] == 11 * 3600
+    assert p3["elapsed_seconds"] == 12.5 * 3600
     assert [(i["start"], i["note"]) for i in p3["paused"]] == [
-        ("2026-03-06T15:00:00+00:00", "awaiting_caller")
+        ("2026-04-02T15:00:00+02:00", "awaiting_caller")
     ]
     assert p3["calendar_definition"]["timezone"] == "Europe/Berlin"
-    assert p3["verdict"] == "breached at 2026-03-10T09:00:00+00:00"
-    assert [i["start"] for i in p3["excluded_while_resolved"]] == ["2026-03-10T13:00:00+00:00"]
+    assert p3["verdict"] == "achieved: stopped before its target"
+    assert (p3["business_days"]["due"], p3["business_days"]["working_seconds"]) == (
+        "2026-04-09T12:00:00+00:00",
+        24 * 3600,
+    )
+    assert [i["start"] for i in p3["excluded_while_resolved"]] == ["2026-04-08T15:00:00+02:00"]
+
+
+def test_a_breach_is_explained_with_its_instant(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A timer that breached says when; a vendor hold that does not pause it is not listed
+    as a pause, and the periods still add up."""
+    url = f"sqlite:///{tmp_path / 'explain.db'}"
+    _bundled(url)
+    capsys.readouterr()
+    code = main(["--store", url, "sla", "INC2001", "--explain", "--json", "--as-of", "2026-03-11"])
+    timers = {t["name"]: t for t in json.loads(capsys.readouterr().out)}
+    assert code == 0
+    p1 = timers["P1 resolution"]
+    assert p1["verdict"] == "breached at 2026-03-10T11:40:00+00:00"
+    assert p1["paused"] == []
+    assert sum(period["seconds"] for period in p1["working_periods"]) == p1["elapsed_seconds"]
+    assert p1["elapsed_seconds"] == 16800
 
 
 @settings(max_examples=40, deadline=None)

@@ -114,6 +114,7 @@ def _scenario_line(result: Any) -> None:
 def _demo_views(result: Any) -> None:
     """What a desk manager looks at after the scenarios: from the views, as of the end."""
     import sys  # noqa: PLC0415
+    from datetime import UTC, datetime, time, timedelta  # noqa: PLC0415
 
     from adapters.bootstrap import open_read_side  # noqa: PLC0415
     from adapters.cli.reads import show_queue  # noqa: PLC0415
@@ -125,15 +126,20 @@ def _demo_views(result: Any) -> None:
     try:
         period = result.period
         if period is not None:
-            start, end = period
-            stamp = end.isoformat()
-            queue = queries.queue(as_of=end)
-            show_queue(queue, f"queue as of {stamp}: {len(queue)} open tickets")
-            _sla_summary(queries.sla(as_of=end), f"SLA timers as of {stamp}")
-            show_report(queries.report(period_from=start, period_to=end, as_of=end))
-            majors = queries.tickets(TicketFilter(major=True), as_of=end, sort="opened")
-            if majors.tickets:
-                ref = majors.tickets[0]["ref"]
+            start, end = (moment.astimezone(UTC) for moment in period)
+            majors = queries.tickets(TicketFilter(major=True), as_of=end, sort="opened").tickets
+            # The queue while the first major incident was under way shows a desk at work;
+            # at the end of the scenarios everything is resolved.
+            opened = datetime.fromisoformat(majors[0]["opened_at"]) if majors else None
+            busy = opened + timedelta(hours=1) if opened is not None else end
+            queue = queries.queue(as_of=busy)
+            show_queue(queue, f"queue as of {busy.isoformat()}: {len(queue)} open tickets")
+            _sla_summary(queries.sla(as_of=end), f"SLA timers as of {end.isoformat()}")
+            # Through the end of the last scenario's day, so its last resolution counts.
+            day_after = datetime.combine(end.date() + timedelta(days=1), time(), tzinfo=UTC)
+            show_report(queries.report(period_from=start, period_to=day_after, as_of=end))
+            if majors:
+                ref = majors[0]["ref"]
                 render.line(f"timeline of major incident {ref}", "bold")
                 render.stdout().file.flush()
                 sys.stdout.write(to_markdown(queries.timeline(ref, as_of=end)))
