@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 from eventsourcing.persistence import (
     DatabaseError,
@@ -20,6 +20,27 @@ from projections.sql import Dialect
 from projections.tables import AuditStore, TicketsStore
 
 
+@contextmanager
+def transaction(datastore: SQLiteDatastore, *, write: bool) -> Iterator[SQLiteCursor]:
+    """A transaction on ``datastore``: a writer holds the write lock from ``BEGIN IMMEDIATE``
+    to its commit; a reader's ``BEGIN`` gives it one consistent snapshot, then rolls back."""
+    with datastore.get_connection(commit=write) as connection:
+        cursor = connection.cursor()
+        try:
+            cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            yield cursor
+        except BaseException:
+            connection.rollback()
+            raise
+        else:
+            if write:
+                connection.commit()
+            else:
+                connection.rollback()
+        finally:
+            cursor.sqlite_cursor.close()
+
+
 class SQLiteViews:
     """How a view store opens a transaction on SQLite."""
 
@@ -30,23 +51,8 @@ class SQLiteViews:
     def lock_suffix(self) -> str:
         return ""
 
-    @contextmanager
-    def transaction(self, *, write: bool) -> Iterator[SQLiteCursor]:
-        with self.datastore.get_connection(commit=write) as connection:
-            cursor = connection.cursor()
-            try:
-                cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-                yield cursor
-            except BaseException:
-                connection.rollback()
-                raise
-            else:
-                if write:
-                    connection.commit()
-                else:
-                    connection.rollback()
-            finally:
-                cursor.sqlite_cursor.close()
+    def transaction(self, *, write: bool) -> AbstractContextManager[SQLiteCursor]:
+        return transaction(self.datastore, write=write)
 
 
 def _translated(error: sqlite3.Error) -> PersistenceError:

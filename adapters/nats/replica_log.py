@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Self
@@ -35,6 +35,7 @@ from engine.ids import policy_registry_id, ticket_id
 from engine.policy import Policy, default_policy, parse_policy
 from engine.policy_registry import PolicyVersionLoaded
 from engine.ticket import Ticket
+from projections.sqlite import transaction as sqlite_transaction
 
 #: Why an envelope does not turn back into its event (unknown type, bad value).
 DECODING_ERRORS: tuple[type[Exception], ...] = (KeyError, TypeError, ValueError)
@@ -102,23 +103,8 @@ class ReplicaLog:
     def __init__(self, datastore: SQLiteDatastore) -> None:
         self.datastore = datastore
 
-    @contextmanager
-    def transaction(self, *, write: bool) -> Iterator[SQLiteCursor]:
-        with self.datastore.get_connection(commit=write) as connection:
-            cursor = connection.cursor()
-            try:
-                cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-                yield cursor
-            except BaseException:
-                connection.rollback()
-                raise
-            else:
-                if write:
-                    connection.commit()
-                else:
-                    connection.rollback()
-            finally:
-                cursor.sqlite_cursor.close()
+    def transaction(self, *, write: bool) -> AbstractContextManager[SQLiteCursor]:
+        return sqlite_transaction(self.datastore, write=write)
 
     def _rows(self, statement: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         with self.transaction(write=False) as cursor:
