@@ -8,7 +8,7 @@ from typing import Any, TextIO
 from rich.console import Console
 from rich.table import Table
 
-COLUMNS = ("figure", "size", "DeskLedger", "baseline", "ratio", "goal", "met")
+COLUMNS = ("#", "figure", "size", "DeskLedger", "baseline", "ratio", "goal", "met")
 
 
 def number(value: float | None, unit: str = "") -> str:
@@ -37,6 +37,7 @@ def cells(record: dict[str, Any]) -> list[str]:
     if record["deskledger"] is None and record.get("note"):
         desk = f"skipped: {record['note']}"
     return [
+        str(record.get("issue", "")),
         record["title"],
         record["size"],
         desk,

@@ -46,7 +46,7 @@ SIZES = {
     ),
     "default": Size(
         "default", commands=2_000, command_rounds=2, import_copies=10, import_rounds=2,
-        log_small=10_000, log_mid=250_000, log_full=1_000_000, sla_tickets=100_000,
+        log_small=10_000, log_mid=100_000, log_full=1_000_000, sla_tickets=100_000,
         sla_rounds=3, relay_events=50_000, relay_rounds=2, latency_seconds=10,
         latency_rate=500, cli_runs=10, query_runs=20, calendar_calls=2_000,
     ),

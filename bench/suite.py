@@ -69,7 +69,7 @@ def run(
         "figures_run": [figure.name for figure in figures],
         "machine": machine.describe(postgres.conninfo(reachable) if reachable else None),
     }
-    records: list[Record] = []
+    records: list[tuple[Figure, Record]] = []
     progress = reporter_for(console)
     with tempfile.TemporaryDirectory(prefix="deskledger-bench-", dir=workdir) as tmp:
         logs = Logs(size, Path(tmp), progress)
@@ -79,13 +79,13 @@ def run(
         try:
             for index, figure in enumerate(figures, start=1):
                 progress.figure(index, len(figures), f"{figure.name}: {figure.summary}")
-                records.extend(figure.run(context))
+                records.extend((figure, record) for record in figure.run(context))
         finally:
             logs.close()
             progress.close()
     results["machine"]["load_average_at_end"] = machine.load_average()
     results["seconds"] = round(time.perf_counter() - began, 1)
-    results["figures"] = [record.as_dict() for record in records]
+    results["figures"] = [{"issue": figure.issue, **record.as_dict()} for figure, record in records]
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     title = (
