@@ -97,9 +97,10 @@ def ticket_life(rng: random.Random, number: int, opened_at: datetime) -> list[St
         then(_minutes(rng, 5, 60), "agent00", "cancel", reason="duplicate of another ticket")
         return _stamped(steps, opened_at)
     agent = rng.choice(AGENTS)
-    then(_minutes(rng, 2, 90), agent, "assign", group=rng.choice(GROUPS), assignee=agent)
-    then(_minutes(rng, 10, 300), agent, "comment", text="Reproduced; checking the logs.",
-         visibility="internal")  # fmt: skip
+    then(_minutes(rng, 2, 60), agent, "assign", group=rng.choice(GROUPS), assignee=agent)
+    if rng.random() < 0.85:
+        then(_minutes(rng, 10, 300), agent, "comment", text="Reproduced; checking the logs.",
+             visibility="internal")  # fmt: skip
     roll = rng.random()
     if roll < 0.15:
         then(_minutes(rng, 10, 120), agent, "hold", reason="awaiting_caller",

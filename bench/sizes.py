@@ -16,7 +16,7 @@ class Size:
     commands: int  # commands per kind per round (figure 1)
     command_rounds: int  # DeskLedger and bare alternate this many times; the best counts
     import_copies: int  # copies of the 6k file in the synthetic file (figure 2)
-    import_rounds: int
+    import_rounds: int  # of the 6k file; the synthetic one is imported once
     log_small: int  # events: the small store of figure 8
     log_mid: int  # events: the second size of figure 4's memory
     log_full: int  # events: the log of figures 3, 4, 5 (queue, report) and 8
@@ -45,7 +45,7 @@ SIZES = {
         cli_runs=5, query_runs=10, calendar_calls=500,
     ),
     "default": Size(
-        "default", commands=2_000, command_rounds=2, import_copies=10, import_rounds=2,
+        "default", commands=1_000, command_rounds=2, import_copies=10, import_rounds=2,
         log_small=10_000, log_mid=100_000, log_full=1_000_000, sla_tickets=100_000,
         sla_rounds=3, relay_events=50_000, relay_rounds=2, latency_seconds=10,
         latency_rate=500, cli_runs=10, query_runs=20, calendar_calls=2_000,
