@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 COLUMNS = ("#", "figure", "size", "DeskLedger", "baseline", "ratio", "goal", "met")
@@ -55,15 +56,7 @@ def notes(records: Sequence[dict[str, Any]]) -> list[str]:
 
 def print_table(records: Sequence[dict[str, Any]], console: Console, title: str) -> None:
     if console.is_terminal:
-        table = Table(title=title, show_lines=False)
-        for column in COLUMNS:
-            table.add_column(column, justify="right" if column == "ratio" else "left")
-        for record in records:
-            row = cells(record)
-            style = {True: "green", False: "red"}.get(record["met"], "")
-            row[-1] = f"[{style}]{row[-1]}[/{style}]" if style else row[-1]
-            table.add_row(*row)
-        console.print(table)
+        console.print(rich_table(records, title))
         for line in notes(records):
             console.print(f"note: {line}", markup=False)
         return
@@ -78,6 +71,30 @@ _ASCII = str.maketrans({"µ": "u"})
 def ascii_text(text: str) -> str:
     """Piped output stays plain ASCII (as the CLI's does)."""
     return text.translate(_ASCII)
+
+
+def rich_table(records: Sequence[dict[str, Any]], title: str) -> Table:
+    """The terminal's table: sizes and what the baseline is go under the figure and value,
+    dimmed, so it fits a narrower terminal."""
+    table = Table(title=title)
+    for column in ("#", "figure", "DeskLedger", "baseline", "ratio", "goal", "met"):
+        table.add_column(column, justify="right" if column in {"ratio", "DeskLedger"} else "left")
+    for record in records:
+        issue, name, size, desk, _, ratio, goal, met = (escape(c) for c in cells(record))
+        baseline = escape(number(record["baseline"], record["unit"]))
+        if record["baseline_is"] and record["baseline"] is not None:
+            baseline += f"\n[dim]{escape(record['baseline_is'])}[/dim]"
+        style = {True: "green", False: "red"}.get(record["met"])
+        table.add_row(
+            issue,
+            f"{name}\n[dim]{size}[/dim]",
+            desk,
+            baseline,
+            ratio,
+            goal,
+            f"[{style}]{met}[/{style}]" if style else met,
+        )
+    return table
 
 
 def plain_table(records: Sequence[dict[str, Any]], out: TextIO, title: str) -> None:

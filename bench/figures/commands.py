@@ -70,7 +70,7 @@ def _desk_round(url: str, count: int) -> tuple[float, float, Sizes]:
         desk.close()
 
 
-def _bare_round(url: str, count: int, sizes: Sizes) -> tuple[float, float]:
+def _bare_round(url: str, count: int, sizes: Sizes) -> tuple[float, float, Sizes]:
     app = open_bare(url)
     try:
         first = [padding(sizes["open"][0], "created", app)]
@@ -85,7 +85,10 @@ def _bare_round(url: str, count: int, sizes: Sizes) -> tuple[float, float]:
         for record_id in ids:
             app.update(record_id, note)
         commented = time.perf_counter() - began
-        return opened, commented
+        stored = [len(n.state) for n in app.recorder.select_notifications(1, 3 * WARM_UP)]
+        last = app.recorder.max_notification_id() or 0
+        [noted] = [len(n.state) for n in app.recorder.select_notifications(last, 1)]
+        return opened, commented, {"open": [float(s) for s in stored[:3]], "comment": [noted]}
     finally:
         app.close()
 
@@ -96,6 +99,7 @@ def measure(context: Context, backend: str, store: Callable[[str], Any]) -> list
     desk_runs: list[tuple[float, float]] = []
     bare_runs: list[tuple[float, float]] = []
     sizes: Sizes = {}
+    bare_sizes: Sizes = {}
     with context.progress.task(f"{backend}: DeskLedger and bare rounds", total=2 * rounds) as task:
         for index in range(rounds):
             with store(f"desk-{index}") as url:
@@ -103,7 +107,8 @@ def measure(context: Context, backend: str, store: Callable[[str], Any]) -> list
                 desk_runs.append((seconds[0], seconds[1]))
             task.advance()
             with store(f"bare-{index}") as url:
-                bare_runs.append(_bare_round(url, count, sizes))
+                *seconds, bare_sizes = _bare_round(url, count, sizes)
+                bare_runs.append((seconds[0], seconds[1]))
             task.advance()
     records = []
     for k, (name, events) in enumerate((("open", 3), ("comment", 1))):
@@ -121,6 +126,7 @@ def measure(context: Context, backend: str, store: Callable[[str], Any]) -> list
                 size=f"{count:,} commands, best of {rounds}",
                 details={
                     "stored_bytes_per_event": [round(s) for s in sizes[name]],
+                    "bare_stored_bytes_per_event": [round(s) for s in bare_sizes[name]],
                     "deskledger_runs_per_s": [round(count / run[k]) for run in desk_runs],
                     "bare_runs_per_s": [round(count / run[k]) for run in bare_runs],
                 },

@@ -80,14 +80,17 @@ def desk_import(path: Path, database: Path, *, again: bool) -> dict[str, Any]:
     }
 
 
-def bare_import(streams: list[list[int]], database: Path) -> float:
-    """Seconds to save the same streams of the same sizes in one transaction."""
+def bare_import(streams: list[list[int]], database: Path) -> tuple[float, int]:
+    """Seconds to save the same streams of the same sizes in one transaction; and the bytes
+    stored (to compare with DeskLedger's)."""
     app = open_bare(f"sqlite:///{database}")
     try:
         payloads = [payloads_like(sizes, app) for sizes in streams]
         began = time.perf_counter()
         app.create_many(payloads)
-        return time.perf_counter() - began
+        seconds = time.perf_counter() - began
+        stored = sum(len(n.state) for n in app.recorder.select_notifications(1, 10**9))
+        return seconds, stored
     finally:
         app.close()
 
@@ -96,6 +99,7 @@ def measure(context: Context, label: str, path: Path, rounds: int) -> Record:
     workdir = context.scratch("import")
     desk_runs: list[dict[str, Any]] = []
     bare_runs: list[float] = []
+    bare_bytes = 0
     with context.progress.task(f"import {label}: DeskLedger and bare", total=2 * rounds) as task:
         for index in range(rounds):
             database = workdir / f"{label}-desk-{index}.db"
@@ -103,7 +107,8 @@ def measure(context: Context, label: str, path: Path, rounds: int) -> Record:
             database.unlink()
             task.advance()
             database = workdir / f"{label}-bare-{index}.db"
-            bare_runs.append(bare_import(desk_runs[-1]["streams"], database))
+            seconds, bare_bytes = bare_import(desk_runs[-1]["streams"], database)
+            bare_runs.append(seconds)
             database.unlink()
             task.advance()
     best = min(desk_runs, key=lambda run: run["seconds"])
@@ -111,6 +116,8 @@ def measure(context: Context, label: str, path: Path, rounds: int) -> Record:
     details: dict[str, Any] = {
         "events": best["events"],
         "tickets": len(best["streams"]),
+        "stored_bytes": sum(map(sum, best["streams"])),
+        "bare_stored_bytes": bare_bytes,
         "deskledger_runs_rows_per_s": [round(rows / run["seconds"]) for run in desk_runs],
         "bare_runs_rows_per_s": [round(rows / seconds) for seconds in bare_runs],
     }
