@@ -4,7 +4,8 @@
 
 Measures every figure of the performance issue (``--list`` names them) at the given size,
 shows progress, prints one table and writes ``bench/results.json``. Figures are measurements,
-not tests: a missed goal is reported, never an error. ``python -m bench.readme`` turns the
+not tests: a missed goal is reported, never an error (exit 0); a figure that could not be
+measured at all is reported too, and the exit code is 1. ``python -m bench.readme`` turns the
 results into the README's performance section.
 """
 
@@ -44,14 +45,14 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         print(f"python -m bench: {error}", file=sys.stderr)
         return 2
-    run(
+    results = run(
         figures,
         SIZES[args.size],
         out=args.out,
         postgres_url=args.postgres,
         workdir=args.workdir,
     )
-    return 0
+    return 1 if results["failed"] else 0
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from bench.context import Context
 from bench.logs import Logs
 from bench.output import print_table
 from bench.progress import reporter_for
-from bench.records import Record
+from bench.records import Record, skipped
 from bench.sizes import Size
 
 
@@ -56,7 +56,11 @@ def run(
     console: Console | None = None,
     workdir: Path | None = None,
 ) -> dict[str, Any]:
-    """Measure ``figures`` at ``size``; print the table, write ``out``, return the results."""
+    """Measure ``figures`` at ``size``; print the table, write ``out``, return the results.
+
+    A figure that raises is reported (a record with the error as its note, its name in
+    ``failed``) and the others still run.
+    """
     console = console or Console()
     configure_logging("WARNING")  # the engine's info lines would break up the progress
     began = time.perf_counter()
@@ -70,6 +74,7 @@ def run(
         "machine": machine.describe(postgres.conninfo(reachable) if reachable else None),
     }
     records: list[tuple[Figure, Record]] = []
+    failed: list[str] = []
     progress = reporter_for(console)
     with tempfile.TemporaryDirectory(prefix="deskledger-bench-", dir=workdir) as tmp:
         logs = Logs(size, Path(tmp), progress)
@@ -79,12 +84,20 @@ def run(
         try:
             for index, figure in enumerate(figures, start=1):
                 progress.figure(index, len(figures), f"{figure.name}: {figure.summary}")
-                records.extend((figure, record) for record in figure.run(context))
+                try:
+                    measured = figure.run(context)
+                except Exception as error:  # noqa: BLE001 - one broken figure must not cost the others
+                    reason = f"failed: {type(error).__name__}: {error}".splitlines()[0][:300]
+                    progress.note(f"{figure.name} {reason}")
+                    failed.append(figure.name)
+                    measured = [skipped(figure.name, figure.summary, "", reason)]
+                records.extend((figure, record) for record in measured)
         finally:
             logs.close()
             progress.close()
     results["machine"]["load_average_at_end"] = machine.load_average()
     results["seconds"] = round(time.perf_counter() - began, 1)
+    results["failed"] = failed
     results["figures"] = [{"issue": figure.issue, **record.as_dict()} for figure, record in records]
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

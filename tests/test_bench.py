@@ -6,6 +6,7 @@ measurements, not checked here; the shape of what the suite writes and prints is
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -13,9 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
 
 from bench.readme import section
 from bench.records import Record, at_least, below, ratio_at_least
+from bench.sizes import SIZES
+from bench.suite import Figure, run
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORD_KEYS = {"figure", "unit", "deskledger", "baseline", "ratio", "goal", "met"}
@@ -104,3 +108,21 @@ def test_a_ratio_goal_is_met_only_when_deskledger_keeps_up_with_the_baseline() -
     assert (0.6, True) == (record.ratio, record.met)
     assert ">= 10,000 rows/s and >= 0.5x bare" == goal.text
     assert None is Record("x", "x", "ms", None, goal=below(5, "ms")).met
+
+
+def test_a_figure_that_breaks_is_reported_and_the_others_still_run(tmp_path: Path) -> None:
+    """A figure that raises becomes a record noting the error, listed under ``failed``."""
+
+    def broken(context: Any) -> list[Record]:
+        raise RuntimeError("nats-server is missing")
+
+    def fine(context: Any) -> list[Record]:
+        return [Record("fine.one", "fine", "ms", 1.0, goal=below(5, "ms"))]
+
+    figures = [Figure("broken", "-", "raises", broken), Figure("fine", "-", "works", fine)]
+    console = Console(file=io.StringIO(), width=200)
+    results = run(figures, SIZES["tiny"], out=tmp_path / "results.json", console=console)
+    assert ["broken"] == results["failed"]
+    assert ["broken", "fine.one"] == [r["figure"] for r in results["figures"]]
+    assert "failed: RuntimeError: nats-server is missing" == results["figures"][0]["note"]
+    assert [None, True] == [r["met"] for r in results["figures"]]
