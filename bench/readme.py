@@ -31,9 +31,11 @@ def machine_line(machine: dict[str, Any]) -> str:
         f"PostgreSQL {postgres}" if postgres else "PostgreSQL not measured",
         f"eventsourcing {machine['eventsourcing']}",
     ]
-    load = machine.get("load_average_at_start")
-    if load:
-        parts.append(f"load average {load[0]:g} at the start")
+    start, end = machine.get("load_average_at_start"), machine.get("load_average_at_end")
+    if start:
+        parts.append(
+            f"load average {start[0]:g} at the start" + (f", {end[0]:g} at the end" if end else "")
+        )
     return "; ".join(parts)
 
 
@@ -56,9 +58,10 @@ def section(results: dict[str, Any]) -> str:
         markdown_table(records).rstrip("\n"),
         "",
     ]
-    missed = [r for r in records if r["met"] is False]
-    if missed:
-        lines.append("Goals missed in this run: " + "; ".join(r["title"] for r in missed) + ".")
+    judged = [r for r in records if r["met"] is not None]
+    if judged:
+        met = sum(1 for r in judged if r["met"])
+        lines.append(f"Goals met in this run: {met} of {len(judged)}.")
         lines.append("")
     for note in notes(records):
         lines.append(f"Note: {note}.")
