@@ -65,7 +65,11 @@ class BareApp(Application[UUID]):
 
 
 def open_bare(url: str) -> BareApp:
-    return BareApp(store_env(url))
+    """The bare app on the desk's store settings, with eventsourcing's own recorder (DeskLedger
+    swaps in its own for PostgreSQL: :mod:`adapters.postgres`, part of what is measured)."""
+    env = store_env(url)
+    env.pop("APPLICATION_RECORDER_TOPIC", None)
+    return BareApp(env)
 
 
 def overhead(app: BareApp) -> dict[str, int]:
