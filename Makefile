@@ -35,8 +35,9 @@ test: lint
 docs: $(VENV)/.installed
 	$(BIN)/python tools/gen_docs.py
 
+# The performance suite: one table, bench/results.json. `make bench BENCH_ARGS="--size small"`.
 bench: $(VENV)/.installed-dev
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache deskledger-demo.db

@@ -29,7 +29,7 @@ from adapters.cli import main
 from adapters.postgres import SingleTransactionRecorder
 from adapters.servicenow import import_servicenow, load_policy_file
 from adapters.stores import StoreUnavailableError, StoreURLError, store_env
-from bench.bench_import import replicate
+from bench.figures.imports import replicate
 from engine.application import Desk
 from engine.clock import SimulatedClock
 from engine.envelope import envelope

@@ -119,7 +119,7 @@ class Relay:
     ``batch`` events are read per page; up to ``max_in_flight`` are unacknowledged at once;
     an ack is requested for every ``ack_every``-th message and the last of each page. Thanks
     to the sequence precondition a good ack also proves every message before it, so acking
-    every 32nd saves a fifth of the relay's CPU (``bench/bench_relay.py``). The price is
+    every 32nd saves a fifth of the relay's CPU (``bench/figures/relay.py``). The price is
     precision: a message refused without an ack shows up as the next ack's wrong sequence.
     So after any failure the relay acks every message until the stream has confirmed what
     it sent ("careful" mode), and the refusal is reported for the message that caused it.

@@ -1,27 +1,23 @@
-"""Benchmark: evaluate every SLA timer of 100,000 open tickets at one instant.
+"""Figure 5: evaluate every SLA timer of 100,000 open tickets at one instant.
 
 Tickets are built in memory through the domain (no store), half on a 24x7 calendar and half
 on the Berlin office calendar with holidays, with a mix of states (new, in progress, on hold
-pausing and not pausing, reopened). Prints a table and writes bench/results/sla.json.
-Target (issue #3): under 2 s on this machine.
+pausing and not pausing, reopened); then every timer is evaluated at one instant,
+``sla_rounds`` times (the best counts). Goal: under 2 s.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import random
 import statistics
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-from rich.progress import track
-from rich.table import Table
-
-from bench.bench_calendar import OFFICE
+from bench.context import Context
+from bench.figures.calendar import OFFICE
+from bench.records import Record, below
 from engine.calendar import BusinessCalendar
 from engine.chain import Stamp
 from engine.policy import parse_policy
@@ -54,11 +50,13 @@ POLICY: dict[str, Any] = {
 START = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 
 
-def build(count: int, seed: int = 7) -> list[Ticket]:
+def build(count: int, seed: int = 7, progress: Callable[[int], None] | None = None) -> list[Ticket]:
     policy = parse_policy(POLICY)
     rng = random.Random(seed)
     tickets = []
-    for index in track(range(count), description="building tickets", transient=True):
+    for index in range(count):
+        if progress is not None and index % 1000 == 999:
+            progress(1000)
         at = START + timedelta(minutes=rng.randrange(0, 60 * 24 * 300))
         impact, urgency = rng.randint(1, 3), rng.randint(1, 3)
 
@@ -80,7 +78,7 @@ def build(count: int, seed: int = 7) -> list[Ticket]:
             if definition.applies(
                 ticket_kind="incident", priority=ticket.priority, category=None, group=None
             ):
-                ticket.start_timer(stamp(at), definition, policy_version=1)
+                ticket.start_timer(stamp(at), definition.terms, policy_version=1)
         roll = rng.random()
         if roll > 0.2:
             at += timedelta(minutes=rng.randrange(1, 90))
@@ -96,57 +94,40 @@ def build(count: int, seed: int = 7) -> list[Ticket]:
     return tickets
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--tickets", type=int, default=100_000)
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
-    console = Console()
+def run(context: Context) -> list[Record]:
+    count, rounds = context.size.sla_tickets, context.size.sla_rounds
     policy = parse_policy(POLICY)
     calendars = {n: BusinessCalendar.from_mapping(m, name=n) for n, m in policy.calendars.items()}
-    tickets = build(args.tickets)
+    with context.progress.task("building open tickets in memory", total=count) as task:
+        tickets = build(count, progress=task.advance)
     timers = sum(len(t.sla_timers) for t in tickets)
     at = START + timedelta(days=330)
     runs = []
     stages: dict[str, int] = {}
-    for _ in range(args.repeat):
-        began = time.perf_counter()
-        stages = {}
-        for ticket in tickets:
-            for timer in ticket.sla_timers:
-                status = evaluate(
-                    timer, ticket.phases, calendars[timer.calendar], at, with_warnings=False
-                )
-                stages[status.stage] = stages.get(status.stage, 0) + 1
-        runs.append(time.perf_counter() - began)
-    result = {
-        "benchmark": "sla.evaluate_all",
-        "tickets": args.tickets,
-        "timers": timers,
-        "seconds_min": min(runs),
-        "seconds_median": statistics.median(runs),
-        "per_timer_us": min(runs) / timers * 1e6,
-        "target_seconds": 2.0,
-        "stages": stages,
-    }
-    table = Table(title="SLA evaluation at one instant")
-    for column in ("tickets", "timers", "best (s)", "median (s)", "µs/timer", "target"):
-        table.add_column(column)
-    table.add_row(
-        f"{args.tickets:,}",
-        f"{timers:,}",
-        f"{min(runs):.3f}",
-        f"{statistics.median(runs):.3f}",
-        f"{result['per_timer_us']:.1f}",
-        "< 2 s",
-    )
-    console.print(table)
-    console.print(f"stages: {stages}")
-    out = Path(__file__).parent / "results" / "sla.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(result, indent=2))
-    console.print(f"wrote {out}")
-
-
-if __name__ == "__main__":
-    main()
+    with context.progress.task("evaluating every timer", total=rounds) as task:
+        for _ in range(rounds):
+            began = time.perf_counter()
+            stages = {}
+            for ticket in tickets:
+                for timer in ticket.sla_timers:
+                    status = evaluate(
+                        timer, ticket.phases, calendars[timer.calendar], at, with_warnings=False
+                    )
+                    stages[status.stage] = stages.get(status.stage, 0) + 1
+            runs.append(time.perf_counter() - began)
+            task.advance()
+    return [
+        Record(
+            "sla.evaluate",
+            "SLA evaluation of every open ticket's timers",
+            "s",
+            min(runs),
+            goal=below(2, "s"),
+            size=f"{count:,} tickets, {timers:,} timers, best of {rounds}",
+            details={
+                "median_seconds": round(statistics.median(runs), 3),
+                "per_timer_us": round(min(runs) / timers * 1e6, 2),
+                "stages": stages,
+            },
+        )
+    ]
