@@ -212,6 +212,35 @@ def hashed_line(event: Any) -> dict[str, Any]:
     return line
 
 
+def draft_line(event_class: type, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The envelope (at position 0) of the format-2 event ``event_class(**fields)`` would
+    be, built from its constructor's fields without building the event; KeyError when a
+    field of its ``data`` is not among them (left to a default)."""
+    source = fields["source"]
+    data = {}
+    for name in data_fields(event_class):
+        value = fields[name]
+        data[name] = value if value is None or type(value) in _PLAIN else _json_value(value)
+    return {
+        "format": HASH_FORMAT,
+        "position": 0,
+        "ticket": fields["ref"],
+        "type": event_class.__name__,
+        "version": fields["originator_version"],
+        "occurred_at": fields["occurred_at"].isoformat(),
+        "recorded_at": fields["timestamp"].isoformat(),
+        "actor": fields["actor"],
+        "reason": fields["reason"],
+        "command_id": fields["command_id"],
+        "data": data,
+        "source": None if source is None else normal(source),
+        "prev_hash": fields["prev_hash"],
+        "hash": "",
+        "stream_id": str(fields["originator_id"]),
+        "command_digest": fields["command_digest"],
+    }
+
+
 # ---------------------------------------------------------------------- stored records
 
 
