@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, cast
 from uuid import UUID
 
 from eventsourcing.application import Application, Repository
@@ -25,8 +25,9 @@ from eventsourcing.utils import EnvType, get_topic
 
 from engine import commands as cmd
 from engine import handlers, limits, log
+from engine.aggregate_cache import AggregateCache
 from engine.calendar import BusinessCalendar
-from engine.chain import Stamp
+from engine.chain import Chained, Stamp
 from engine.clock import Clock
 from engine.errors import (
     CommandIdReusedError,
@@ -37,15 +38,16 @@ from engine.errors import (
 )
 from engine.ids import policy_registry_id, ticket_id
 from engine.legacy import register_legacy_topics
-from engine.loading import history, load
+from engine.loading import fast_forward, history, load, replay
 from engine.log import LoggedEvent
+from engine.log_head import LogHead
 from engine.policy import Policy, parse_policy, pin_holidays
 from engine.policy_registry import PolicyRegistry
 from engine.policy_versions import PolicyVersions
 from engine.queries import TicketQueries
 from engine.sla import TimerStatus
 from engine.sla_explain import Explanation
-from engine.sla_monitor import SYSTEM_ACTOR, SlaMonitor
+from engine.sla_monitor import SYSTEM_ACTOR, PolicyLookup, SlaMonitor
 from engine.snapshots import SNAPSHOT_INTERVAL, PhaseAsDict, SlaTimerAsDict, VerifiedSnapshots
 from engine.ticket import Ticket, TicketEvent, TicketOpened
 from engine.unit_of_work import UnitOfWork
@@ -78,6 +80,9 @@ class Desk(Application[UUID]):
 
     name = "DeskLedger"
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Ticket: SNAPSHOT_INTERVAL}
+    #: Snapshots are taken of tickets replayed without the library's per-event Protocol
+    #: check (see :func:`engine.loading.replay`).
+    snapshotting_projectors: ClassVar[dict[type[Any], Callable[..., Any]]] = {Ticket: replay}
 
     def construct_repository(self) -> Repository[UUID]:
         """The library's repository, reading snapshots only after checking them."""
@@ -111,6 +116,8 @@ class Desk(Application[UUID]):
         self.wall_clock = wall_clock or clock
         self._bulk: UnitOfWork | None = None
         self._versions = PolicyVersions(self.events)
+        self._cache = AggregateCache()
+        self._head = LogHead()
         self.monitor = SlaMonitor(
             calendar=self.calendar, policy=self._policy_lookup, system_stamp=self._system_stamp
         )
@@ -126,11 +133,37 @@ class Desk(Application[UUID]):
     # ------------------------------------------------------------------ units of work
 
     def _new_unit(self) -> UnitOfWork:
-        return UnitOfWork(
-            lambda key: load(self.repository, key, str(key)),
+        unit = UnitOfWork(
+            lambda key: self._load(unit, key),
             self.save,
             lambda key: history(self.events, key, str(key)),
         )
+        return unit
+
+    def _load(self, unit: UnitOfWork, key: UUID) -> Chained | None:
+        """The aggregate for ``unit``: from the cache when a unit that read the log's head
+        asks (brought up to date if the head moved since), else from the store."""
+        if unit.head is not None:
+            cached = self._cache.take(key)
+            if cached is not None:
+                aggregate, known = cached
+                if unit.own_since is not None and known >= unit.own_since:
+                    return cast("Chained", aggregate)
+                return cast("Chained", fast_forward(self.events, aggregate, str(key)))
+        return cast("Chained | None", load(self.repository, key, str(key)))
+
+    def _keep(
+        self, unit: UnitOfWork, held: list[Chained], saved: set[UUID], positions: list[int]
+    ) -> None:
+        """After ``unit`` committed: keep its tickets. One it saved is current as of the
+        commit's last position (another writer's event on it would have made the commit
+        fail); one it only read, as of the head the unit began at."""
+        if unit.head is None:
+            return
+        for aggregate in held:
+            if isinstance(aggregate, Ticket):
+                known = positions[-1] if aggregate.id in saved and positions else unit.head
+                self._cache.put(aggregate, known)
 
     @contextmanager
     def unit_of_work(self) -> Iterator[UnitOfWork]:
@@ -166,7 +199,10 @@ class Desk(Application[UUID]):
             return work(self._bulk, 1), []
         for attempt in range(1, WRITE_ATTEMPTS + 1):
             unit = self._new_unit()
+            unit.head = self._log_head()
+            unit.own_since = self._head.observe(unit.head)
             outcome = work(unit, attempt)
+            held, saved = unit.held(), {a.id for a in unit.pending}
             try:
                 recordings = unit.commit()
             except IntegrityError:
@@ -174,7 +210,12 @@ class Desk(Application[UUID]):
                     raise self._conflict(ref, expected) from None
                 time.sleep(0.001 * attempt)
                 continue
-            return outcome, [r.notification.id for r in recordings]
+            positions = [r.notification.id for r in recordings]
+            if policy_registry_id() in saved:
+                self._versions.forget_current()
+            self._keep(unit, held, saved, positions)
+            self._head.wrote(positions)
+            return outcome, positions
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _conflict(self, ref: str, expected: int | None) -> ConcurrencyError:
@@ -213,21 +254,20 @@ class Desk(Application[UUID]):
     ) -> CommandResult:
         """Apply one command; raise a typed error and write nothing if it is not allowed."""
         _check_actor(actor, command.ref)
-        limits.check(
-            command.model_dump(exclude={"ref"}),
-            self.policy().text_limits(),
-            ref=command.ref,
-            actor=actor,
-            command_id=command_id,
-        )
-
+        texts = command.model_dump(exclude={"ref"})
         digest = cmd.command_digest(command) if command_id is not None else None
 
         def work(unit: UnitOfWork, attempt: int) -> CommandResult:
+            policy = self._in_force(unit)
+            limits.check(
+                texts, policy.text_limits(), ref=command.ref, actor=actor, command_id=command_id
+            )
             with unit.savepoint() as marks:
                 stamp = self._stamp(actor, at, command_id, source, command.ref)
                 stamp = replace(stamp, command_digest=digest, command=cmd.command_name(command))
-                ticket, duplicate = self._apply(unit, command, stamp, expected_version, attempt)
+                ticket, duplicate = self._apply(
+                    unit, command, stamp, expected=expected_version, attempt=attempt, policy=policy
+                )
                 recorded = [type(e).__name__ for e in unit.events_since(marks)]
             return CommandResult(ticket.ref, ticket.version, recorded, duplicate=duplicate)
 
@@ -236,32 +276,61 @@ class Desk(Application[UUID]):
             result = CommandResult(result.ref, result.version, result.events, positions)
         return result
 
+    def _in_force(self, unit: UnitOfWork) -> Policy:
+        """The policy in force for a command of ``unit``: one read of the log's head tells
+        whether the cached current version still is (see :mod:`engine.policy_versions`)."""
+        if unit.head is not None:
+            head, since = unit.head, unit.own_since
+        else:
+            head = self._log_head()
+            since = self._head.observe(head)
+        return self._versions.current(self._pending_registry(), head=head, since=since)
+
+    def _log_head(self) -> int:
+        return self.recorder.max_notification_id() or 0
+
+    def _pinned(self, policy: Policy) -> tuple[PolicyLookup, SlaMonitor]:
+        """A policy lookup and SLA monitor for one command: ``policy`` is the version in
+        force for all of it (read once), older versions come from the cache."""
+
+        def lookup(version: int | None) -> Policy:
+            return policy if version is None else self.policy(version)
+
+        monitor = SlaMonitor(calendar=self.calendar, policy=lookup, system_stamp=self._system_stamp)
+        return lookup, monitor
+
     def _apply(
         self,
         unit: UnitOfWork,
         command: cmd.Command,
         stamp: Stamp,
-        expected_version: int | None,
+        *,
+        expected: int | None,
         attempt: int,
+        policy: Policy,
     ) -> tuple[Ticket, bool]:
         """Load, check, call the handler; returns the ticket and whether it was a retry."""
+        lookup, monitor = self._pinned(policy)
         if isinstance(command, cmd.Open):
-            return self._open(unit, command, stamp, expected_version, attempt)
+            return self._open(
+                unit, command, stamp, expected=expected, attempt=attempt, policy=policy,
+                monitor=monitor,
+            )  # fmt: skip
         ticket = self._ticket(unit, command.ref)
         if _already_applied(ticket, stamp):
             return ticket, True
-        if expected_version is not None and expected_version != ticket.version:
-            raise ConcurrencyError(ticket.ref, expected_version, ticket.version)
+        if expected is not None and expected != ticket.version:
+            raise ConcurrencyError(ticket.ref, expected, ticket.version)
         stamp = _not_before(stamp, ticket.last_occurred_at, explicit=stamp.explicit)
-        self.monitor.catch_up(ticket, stamp.occurred_at)
+        monitor.catch_up(ticket, stamp.occurred_at)
         ticket.ensure_in_time(stamp.occurred_at)
 
         def prepare(ref: str) -> Ticket:
             other = self._ticket(unit, ref)
-            self.monitor.catch_up(other, stamp.occurred_at)
+            monitor.catch_up(other, stamp.occurred_at)
             return other
 
-        context = handlers.Context(stamp, self.monitor, self._policy_lookup, prepare)
+        context = handlers.Context(stamp, monitor, lookup, prepare)
         handlers.HANDLERS[type(command)](ticket, command, context)
         return ticket, False
 
@@ -270,8 +339,11 @@ class Desk(Application[UUID]):
         unit: UnitOfWork,
         command: cmd.Open,
         stamp: Stamp,
-        expected_version: int | None,
+        *,
+        expected: int | None,
         attempt: int,
+        policy: Policy,
+        monitor: SlaMonitor,
     ) -> tuple[Ticket, bool]:
         # Looking first costs a read; a plain open relies on the store's uniqueness instead
         # and looks only when it lost that race (attempt > 1).
@@ -281,9 +353,9 @@ class Desk(Application[UUID]):
                 if _already_applied(existing, stamp):
                     return existing, True
                 raise DuplicateTicketError(command.ref)
-        if expected_version not in (None, 0):
-            raise ConcurrencyError(command.ref, expected_version, 0)
-        ticket = handlers.open_ticket(command, stamp, self.policy(), self.monitor)
+        if expected not in (None, 0):
+            raise ConcurrencyError(command.ref, expected, 0)
+        ticket = handlers.open_ticket(command, stamp, policy, monitor)
         unit.add(ticket)
         return ticket, False
 
@@ -334,9 +406,10 @@ class Desk(Application[UUID]):
         for ref in self._refs() if refs is None else refs:
 
             def work(unit: UnitOfWork, attempt: int, ref: str = ref) -> CommandResult | None:
+                _, monitor = self._pinned(self._in_force(unit))
                 with unit.savepoint() as marks:
                     ticket = self._ticket(unit, ref)
-                    self.monitor.catch_up(ticket, moment)
+                    monitor.catch_up(ticket, moment)
                     recorded = [type(e).__name__ for e in unit.events_since(marks)]
                 return CommandResult(ticket.ref, ticket.version, recorded) if recorded else None
 
@@ -378,7 +451,8 @@ class Desk(Application[UUID]):
         """The policy of ``version`` (default: the current one; 0: the built-in default)."""
         pending = self._pending_registry()
         if version is None:
-            return self._versions.current(pending)
+            head = self._log_head()
+            return self._versions.current(pending, head=head, since=self._head.observe(head))
         return self._versions.get(version, pending)
 
     def _policy_lookup(self, version: int | None) -> Policy:

@@ -14,6 +14,8 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cached_property
+from types import MappingProxyType
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
@@ -169,9 +171,13 @@ class Policy:
     version: int = 0
     limits: dict[str, int] = field(default_factory=dict)
 
-    def text_limits(self) -> dict[str, int]:
+    @cached_property
+    def _text_limits(self) -> Mapping[str, int]:
+        return MappingProxyType({**DEFAULT_LIMITS, **self.limits})
+
+    def text_limits(self) -> Mapping[str, int]:
         """Every text field's limit: the defaults, with this policy's own on top."""
-        return {**DEFAULT_LIMITS, **self.limits}
+        return self._text_limits
 
     @property
     def digest(self) -> str:
