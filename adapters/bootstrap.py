@@ -10,7 +10,7 @@ from eventsourcing.persistence import PersistenceError
 
 from adapters.clock import SystemClock
 from adapters.settings import Settings
-from adapters.stores import StoreUnavailableError, store_env
+from adapters.stores import StoreUnavailableError, snapshot_lister, store_env
 from engine.application import Desk
 from engine.clock import Clock
 
@@ -37,6 +37,7 @@ def open_desk(
     except PersistenceError as error:
         raise StoreUnavailableError(f"store {url!r} is unavailable: {error}") from error
     desk.on_snapshot_ignored = _log_ignored_snapshot
+    desk.snapshot_streams = snapshot_lister(desk.snapshots)
     return desk
 
 

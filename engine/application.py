@@ -111,6 +111,9 @@ class Desk(Application[UUID]):
         #: Snapshots a read skipped (stream, version, why); ``on_snapshot_ignored`` is told too.
         self.ignored_snapshots: list[tuple[UUID, int, str]] = []
         self.on_snapshot_ignored: Callable[[UUID, int, str], None] | None = None
+        #: Lists the streams that have snapshots, if the store can (``verify`` then asks
+        #: only those for their snapshots); set by the composition root.
+        self.snapshot_streams: Callable[[], Iterable[UUID]] | None = None
         super().__init__(env)
         self.clock = clock
         self.wall_clock = wall_clock or clock
@@ -526,7 +529,7 @@ class Desk(Application[UUID]):
         the log's head with heads noted earlier; see :mod:`engine.verify`."""
         return verify_log(
             self.recorder, self.mapper, checkpoint, page=page, snapshots=self.snapshots,
-            events=self.events, checkpoints=checkpoints,
+            events=self.events, checkpoints=checkpoints, snapshot_streams=self.snapshot_streams,
         )  # fmt: skip
 
 
