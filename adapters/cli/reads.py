@@ -28,6 +28,8 @@ TICKET_COLUMNS = (
     ("opened_at", "opened_at"),
     ("title", "title"),
 )
+#: Lines ``export`` writes at a time.
+EXPORT_BATCH = 1000
 QUEUE_COLUMNS = (
     ("ref", "ref"),
     ("priority", "P"),
@@ -375,12 +377,24 @@ def export(args: argparse.Namespace, settings: Settings) -> int:
     else:
         target = sys.stdout
     count = 0
+    batch: list[str] = []
     try:
-        for line in export_lines(desk.recorder, desk.mapper):
-            if limit is not None and datetime.fromisoformat(line["occurred_at"]) > limit:
-                continue
-            target.write(render.json_line(line))
-            count += 1
+        try:
+            for line in export_lines(desk.recorder, desk.mapper):
+                if limit is not None and datetime.fromisoformat(line["occurred_at"]) > limit:
+                    continue
+                batch.append(render.json_line(line))
+                if len(batch) == EXPORT_BATCH:
+                    target.write("".join(batch))
+                    count += len(batch)
+                    batch.clear()
+        except BrokenPipeError:
+            raise
+        except BaseException:
+            target.write("".join(batch))  # the lines before an unreadable record, as before
+            raise
+        target.write("".join(batch))
+        count += len(batch)
     finally:
         if target is not sys.stdout:
             target.close()
