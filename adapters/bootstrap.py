@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-import structlog
 from eventsourcing.persistence import PersistenceError
 
 from adapters.clock import SystemClock
+from adapters.logging import get_logger
 from adapters.settings import Settings
 from adapters.stores import StoreUnavailableError, snapshot_lister, store_env
 from engine.application import Desk
@@ -43,7 +43,7 @@ def open_desk(
 
 def _log_ignored_snapshot(stream: UUID, version: int, why: str) -> None:
     """A read skipped a snapshot and rebuilt the ticket from its events: say so."""
-    structlog.get_logger("deskledger.snapshots").warning(
+    get_logger("deskledger.snapshots").warning(
         "snapshot.ignored", stream=str(stream), version=version, reason=why
     )
 

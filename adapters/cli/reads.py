@@ -405,15 +405,14 @@ def export(args: argparse.Namespace, settings: Settings) -> int:
 
 def advance(args: argparse.Namespace, settings: Settings) -> int:
     """Clock tick on the tickets the views say have something due (not on every ticket)."""
-    import structlog  # noqa: PLC0415
-
     from adapters.bootstrap import open_read_side  # noqa: PLC0415
     from adapters.cli.args import instant  # noqa: PLC0415
+    from adapters.logging import get_logger  # noqa: PLC0415
 
     until = instant(args.to, "--to")
     desk, queries = open_read_side(settings)
     results = desk.advance(until, refs=queries.due_refs(until))
-    log = structlog.get_logger("deskledger.cli")
+    log = get_logger("deskledger.cli")
     for result in results:
         log.info(
             "advance.recorded", ticket=result.ref, positions=result.positions, events=result.events
