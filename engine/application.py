@@ -16,15 +16,16 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, ClassVar, TypeVar, cast
+from functools import cached_property
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 from uuid import UUID
 
 from eventsourcing.application import Application, Repository
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 from eventsourcing.utils import EnvType, get_topic
 
-from engine import commands as cmd
-from engine import handlers, limits, log
+from engine import limits, log
 from engine.aggregate_cache import AggregateCache
 from engine.calendar import BusinessCalendar
 from engine.chain import Chained, Stamp
@@ -39,20 +40,23 @@ from engine.errors import (
 from engine.ids import policy_registry_id, ticket_id
 from engine.legacy import register_legacy_topics
 from engine.loading import fast_forward, history, load, replay
-from engine.log import LoggedEvent
 from engine.log_head import LogHead
 from engine.policy import Policy, parse_policy, pin_holidays
-from engine.policy_registry import PolicyRegistry
 from engine.policy_versions import PolicyVersions
-from engine.queries import TicketQueries
 from engine.sla import TimerStatus
-from engine.sla_explain import Explanation
 from engine.sla_monitor import SYSTEM_ACTOR, PolicyLookup, SlaMonitor
 from engine.snapshots import SNAPSHOT_INTERVAL, PhaseAsDict, SlaTimerAsDict, VerifiedSnapshots
 from engine.ticket import Ticket, TicketEvent, TicketOpened
 from engine.unit_of_work import UnitOfWork
-from engine.verify import VerifyReport, verify_log
-from engine.whatif import WhatIfReport
+
+if TYPE_CHECKING:
+    from engine import commands as cmd
+    from engine.log import LoggedEvent
+    from engine.policy_registry import PolicyRegistry
+    from engine.queries import TicketQueries
+    from engine.sla_explain import Explanation
+    from engine.verify import VerifyReport
+    from engine.whatif import WhatIfReport
 
 #: How often a plain command is re-tried after losing a write race before giving up.
 WRITE_ATTEMPTS = 12
@@ -124,7 +128,13 @@ class Desk(Application[UUID]):
         self.monitor = SlaMonitor(
             calendar=self.calendar, policy=self._policy_lookup, system_stamp=self._system_stamp
         )
-        self.queries = TicketQueries(
+
+    @cached_property
+    def queries(self) -> TicketQueries:
+        """Queries that replay tickets from the store (imported when first asked for)."""
+        from engine.queries import TicketQueries  # noqa: PLC0415
+
+        return TicketQueries(
             repository=self.repository,
             events=self.events,
             monitor=self.monitor,
@@ -240,7 +250,9 @@ class Desk(Application[UUID]):
         expected_version: int | None = None,
     ) -> CommandResult:
         """Run a command given by name and a mapping of fields (scenarios, CLI, importers)."""
-        command = cmd.parse_command(name, fields)
+        from engine.commands import parse_command  # noqa: PLC0415 - see _commands()
+
+        command = parse_command(name, fields)
         return self.handle(
             command, actor=actor, at=at, command_id=command_id, expected_version=expected_version
         )
@@ -258,6 +270,7 @@ class Desk(Application[UUID]):
         """Apply one command; raise a typed error and write nothing if it is not allowed."""
         _check_actor(actor, command.ref)
         texts = command.model_dump(exclude={"ref"})
+        cmd, _ = _commands()
         digest = cmd.command_digest(command) if command_id is not None else None
 
         def work(unit: UnitOfWork, attempt: int) -> CommandResult:
@@ -313,6 +326,7 @@ class Desk(Application[UUID]):
         policy: Policy,
     ) -> tuple[Ticket, bool]:
         """Load, check, call the handler; returns the ticket and whether it was a retry."""
+        cmd, handlers = _commands()
         lookup, monitor = self._pinned(policy)
         if isinstance(command, cmd.Open):
             return self._open(
@@ -358,7 +372,7 @@ class Desk(Application[UUID]):
                 raise DuplicateTicketError(command.ref)
         if expected not in (None, 0):
             raise ConcurrencyError(command.ref, expected, 0)
-        ticket = handlers.open_ticket(command, stamp, policy, monitor)
+        ticket = _commands()[1].open_ticket(command, stamp, policy, monitor)
         unit.add(ticket)
         return ticket, False
 
@@ -428,6 +442,8 @@ class Desk(Application[UUID]):
     def _pending_registry(self) -> PolicyRegistry | None:
         if self._bulk is None:
             return None
+        from engine.policy_registry import PolicyRegistry  # noqa: PLC0415
+
         held = self._bulk.peek(policy_registry_id())
         return held if isinstance(held, PolicyRegistry) else None
 
@@ -439,6 +455,8 @@ class Desk(Application[UUID]):
         _check_actor(actor, None)
         stamp = self._stamp(actor, at, None, None)
         policy = pin_holidays(policy, stamp.occurred_at.year)
+
+        from engine.policy_registry import PolicyRegistry  # noqa: PLC0415
 
         def work(unit: UnitOfWork, attempt: int) -> None:
             registry = unit.get(policy_registry_id())
@@ -527,10 +545,20 @@ class Desk(Application[UUID]):
     ) -> VerifyReport:
         """Recompute every chain from the stored records, check every snapshot, and compare
         the log's head with heads noted earlier; see :mod:`engine.verify`."""
+        from engine.verify import verify_log  # noqa: PLC0415 - only verify needs it
+
         return verify_log(
             self.recorder, self.mapper, checkpoint, page=page, snapshots=self.snapshots,
             events=self.events, checkpoints=checkpoints, snapshot_streams=self.snapshot_streams,
         )  # fmt: skip
+
+
+def _commands() -> tuple[ModuleType, ModuleType]:
+    """The command models and their handlers, imported by the first command: they need
+    pydantic, which queries, ``verify`` and the read-only command line never do."""
+    from engine import commands, handlers  # noqa: PLC0415
+
+    return commands, handlers
 
 
 def _already_applied(ticket: Ticket, stamp: Stamp) -> bool:

@@ -15,7 +15,7 @@ unit of work that has not been saved yet is the pending registry's (see ``Desk``
 from __future__ import annotations
 
 from threading import Lock
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.persistence import EventStore
@@ -24,7 +24,9 @@ from engine.calendar import BusinessCalendar
 from engine.errors import PolicyError
 from engine.ids import policy_registry_id
 from engine.policy import Policy, default_policy, parse_policy
-from engine.policy_registry import PolicyRegistry, PolicyVersionLoaded
+
+if TYPE_CHECKING:
+    from engine.policy_registry import PolicyRegistry
 
 
 class PolicyVersions:
@@ -32,7 +34,7 @@ class PolicyVersions:
 
     def __init__(self, events: EventStore[UUID]) -> None:
         self._events = events
-        self._policies: dict[int, Policy] = {0: default_policy()}
+        self._policies: dict[int, Policy] = {}
         self._calendars: dict[tuple[int, str], BusinessCalendar] = {}
         self._unsaved: dict[int, tuple[object, Policy]] = {}
         #: The policy each record of the registry stream holds, by the record's version.
@@ -78,24 +80,36 @@ class PolicyVersions:
         recorder = self._events.recorder
         last = recorder.select_events(self._registry_id, desc=True, limit=1)
         if not last:
-            return self._policies[0]
+            return self._default()
         record = last[0].originator_version
         cached = self._records.get(record)
         if cached is not None:
             return cached
+        from engine.policy_registry import PolicyVersionLoaded  # noqa: PLC0415 - the registry is read rarely
+
         event = self._events.mapper.to_domain_event(last[0])
         if not isinstance(event, PolicyVersionLoaded):
-            return self._policies[0]
+            return self._default()
         policy = self._parsed(event.version, event.document)
         self._records[record] = policy
         return policy
+
+    def _default(self) -> Policy:
+        """Version 0, the built-in default (parsed when first asked for)."""
+        if 0 not in self._policies:
+            self._policies[0] = default_policy()
+        return self._policies[0]
 
     def get(self, version: int, pending: PolicyRegistry | None = None) -> Policy:
         """The policy of ``version`` (0: the built-in default)."""
         if version in self._policies:
             return self._policies[version]
+        if version == 0:
+            return self._default()
         if pending is not None and pending.pending_events and version <= len(pending.documents):
             return self._from_pending(pending, version)
+        from engine.policy_registry import PolicyVersionLoaded  # noqa: PLC0415 - the registry is read rarely
+
         event = next(iter(self._events.get(self._registry_id, gt=version - 1, lte=version)), None)
         if not isinstance(event, PolicyVersionLoaded):
             raise PolicyError("policy", f"version {version} is not in this store")
