@@ -25,7 +25,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _check_encoding(arguments)
         from adapters.cli.parser import build_parser  # noqa: PLC0415
 
-        args = build_parser().parse_args(arguments)
+        args = build_parser(arguments).parse_args(arguments)
         wants_json = bool(getattr(args, "json", False))
         return _run(args)
     except BrokenPipeError:

@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 import argparse
-from typing import NoReturn
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
 
 from adapters.cli.errors import UsageError
 
@@ -32,8 +33,17 @@ def _read_options(parser: argparse.ArgumentParser, *, as_of: bool = True) -> Non
         )
 
 
-def build_parser() -> Parser:
+def build_parser(arguments: Sequence[str] | None = None) -> Parser:
+    """The parser of the command line. Given the ``arguments`` it is to parse, only the
+    subcommand they name gets its parser and options (building all 36 subcommands' parsers
+    costs more than many commands take to run); for ``--help``, no subcommand or an unknown
+    one, every subcommand is built, in the order ``--help`` lists them."""
     from adapters.cli import tickets  # noqa: PLC0415
+
+    named = _subcommand(arguments) if arguments is not None else None
+
+    def wants(name: str) -> bool:
+        return named is None or named == name
 
     common = Parser(add_help=False)
     common.add_argument(
@@ -55,13 +65,21 @@ def build_parser() -> Parser:
         dest="command", required=True, metavar="COMMAND", parser_class=Parser
     )
 
-    tickets.add_parsers(sub, common)
+    tickets.add_parsers(sub, common, wants)
+    for name, add in SUBCOMMANDS.items():
+        if wants(name):
+            add(sub, common)
+    return parser
 
+
+def _show_parser(sub: Any, common: Parser) -> None:
     show = sub.add_parser("show", help="one ticket's current (or as-of) state", parents=[common])
     show.add_argument("ref", help="the ticket's ref")
     _read_options(show)
     show.set_defaults(handler="adapters.cli.reads:show")
 
+
+def _tickets_parser(sub: Any, common: Parser) -> None:
     listing = sub.add_parser(
         "tickets", help="tickets, filtered, sorted and paged", parents=[common]
     )
@@ -91,6 +109,8 @@ def build_parser() -> Parser:
     _read_options(listing)
     listing.set_defaults(handler="adapters.cli.reads:tickets")
 
+
+def _queue_parser(sub: Any, common: Parser) -> None:
     queue = sub.add_parser(
         "queue",
         help="open work in order: priority, SLA due time, age",
@@ -103,6 +123,8 @@ def build_parser() -> Parser:
     _read_options(queue)
     queue.set_defaults(handler="adapters.cli.reads:queue")
 
+
+def _report_parser(sub: Any, common: Parser) -> None:
     report = sub.add_parser(
         "report", help="desk metrics: volume, backlog, SLA, MTTA, MTTR, FCR", parents=[common]
     )
@@ -119,6 +141,8 @@ def build_parser() -> Parser:
     _read_options(report)
     report.set_defaults(handler="adapters.cli.report:run")
 
+
+def _timeline_parser(sub: Any, common: Parser) -> None:
     timeline = sub.add_parser(
         "timeline",
         help="post-incident timeline of a ticket (a major incident with its children)",
@@ -131,6 +155,8 @@ def build_parser() -> Parser:
     _read_options(timeline)
     timeline.set_defaults(handler="adapters.cli.reads:timeline")
 
+
+def _rebuild_parser(sub: Any, common: Parser) -> None:
     rebuild = sub.add_parser(
         "rebuild", help="drop the views (or one) and rebuild them from the log", parents=[common]
     )
@@ -139,6 +165,8 @@ def build_parser() -> Parser:
     )
     rebuild.set_defaults(handler="adapters.cli.views:rebuild")
 
+
+def _projections_parser(sub: Any, common: Parser) -> None:
     projections = sub.add_parser(
         "projections", help="the views: their position and lag, or follow the log", parents=[common]
     )
@@ -149,6 +177,8 @@ def build_parser() -> Parser:
     )
     projections.set_defaults(handler="adapters.cli.views:projections")
 
+
+def _sla_parser(sub: Any, common: Parser) -> None:
     sla = sub.add_parser(
         "sla", help="SLA timers of one ticket or all; --what-if POLICY", parents=[common]
     )
@@ -164,16 +194,22 @@ def build_parser() -> Parser:
     sla.add_argument("--to", dest="opened_to", metavar="T", help="what-if: opened before T")
     sla.set_defaults(handler="adapters.cli.reads:sla")
 
+
+def _audit_parser(sub: Any, common: Parser) -> None:
     audit = sub.add_parser("audit", help="a ticket's history, event by event", parents=[common])
     audit.add_argument("ref", help="the ticket's ref")
     _read_options(audit)
     audit.set_defaults(handler="adapters.cli.reads:audit")
 
+
+def _export_parser(sub: Any, common: Parser) -> None:
     export = sub.add_parser("export", help="the whole log as JSON Lines", parents=[common])
     export.add_argument("--output", "-o", metavar="FILE", help="file to write (default: stdout)")
     _read_options(export)
     export.set_defaults(handler="adapters.cli.reads:export")
 
+
+def _verify_parser(sub: Any, common: Parser) -> None:
     verify = sub.add_parser(
         "verify",
         help="check every hash chain, snapshot and checkpoint; exit 1 on any problem",
@@ -196,6 +232,8 @@ def build_parser() -> Parser:
     verify.add_argument("--nats-url", help=NATS_HELP)
     verify.set_defaults(handler="adapters.cli.evidence:verify")
 
+
+def _keygen_parser(sub: Any, common: Parser) -> None:
     keygen = sub.add_parser(
         "keygen", help="make an Ed25519 key pair to sign checkpoints", parents=[common]
     )
@@ -204,6 +242,8 @@ def build_parser() -> Parser:
     )
     keygen.set_defaults(handler="adapters.cli.evidence:keygen")
 
+
+def _checkpoint_parser(sub: Any, common: Parser) -> None:
     checkpoint = sub.add_parser(
         "checkpoint",
         help="state (and sign) the log's position and chain head for an auditor",
@@ -213,6 +253,8 @@ def build_parser() -> Parser:
     checkpoint.add_argument("--out", metavar="FILE", help="append the statement to this file")
     checkpoint.set_defaults(handler="adapters.cli.evidence:checkpoint")
 
+
+def _advance_parser(sub: Any, common: Parser) -> None:
     advance = sub.add_parser(
         "advance", help="clock tick: record SLA milestones and auto-closes due up to T",
         parents=[common],
@@ -220,23 +262,31 @@ def build_parser() -> Parser:
     advance.add_argument("--to", required=True, metavar="T", help="the instant to advance to")
     advance.set_defaults(handler="adapters.cli.reads:advance")
 
+
+def _policy_parser(sub: Any, common: Parser) -> None:
     policy = sub.add_parser("policy", help="validate or install an SLA policy", parents=[common])
     policy.add_argument("action", choices=["check", "load"], help="check: validate; load: install")
     policy.add_argument("file", help="the policy YAML file")
     policy.add_argument("--as", dest="actor", help="who installs it (default: policy-admin)")
     policy.set_defaults(handler="adapters.cli.admin:policy")
 
+
+def _demo_parser(sub: Any, common: Parser) -> None:
     demo = sub.add_parser("demo", help="the main job on embedded defaults", parents=[common])
     demo.add_argument("--db", default="deskledger-demo.db", help="SQLite file to (re)create")
     demo.add_argument("--nats-url", help=NATS_HELP)
     demo.set_defaults(handler="adapters.cli.admin:demo")
 
+
+def _relay_parser(sub: Any, common: Parser) -> None:
     relay = sub.add_parser("relay", help="publish the log to NATS JetStream", parents=[common])
     relay.add_argument("--nats-url", help=NATS_HELP)
     relay.add_argument("--stream", default="DESKLEDGER", help="JetStream stream name")
     relay.add_argument("--once", action="store_true", help="publish what the log holds, then exit")
     relay.set_defaults(handler="adapters.cli.admin:relay")
 
+
+def _import_parser(sub: Any, common: Parser) -> None:
     importer = sub.add_parser("import", help="import history from another tool", parents=[common])
     importer.add_argument("source", choices=["servicenow"], help="the tool: servicenow")
     importer.add_argument("file", help="a ServiceNow incident audit export (CSV)")
@@ -255,10 +305,55 @@ def build_parser() -> Parser:
     )
     importer.set_defaults(handler="adapters.cli.importing:run")
 
+
+def _scenario_parser(sub: Any, common: Parser) -> None:
     scenario = sub.add_parser(
         "scenario", help="run scenario files and check expectations", parents=[common]
     )
     scenario.add_argument("action", choices=["run"], help="run the scenarios")
     scenario.add_argument("files", nargs="+", metavar="FILE", help="scenario YAML files")
     scenario.set_defaults(handler="adapters.cli.admin:scenario")
-    return parser
+
+
+#: Every subcommand besides the ticket commands (:mod:`adapters.cli.command_table`), in the
+#: order ``--help`` lists them, with what adds its parser.
+SUBCOMMANDS: dict[str, Callable[[Any, Parser], None]] = {
+    "show": _show_parser,
+    "tickets": _tickets_parser,
+    "queue": _queue_parser,
+    "report": _report_parser,
+    "timeline": _timeline_parser,
+    "rebuild": _rebuild_parser,
+    "projections": _projections_parser,
+    "sla": _sla_parser,
+    "audit": _audit_parser,
+    "export": _export_parser,
+    "verify": _verify_parser,
+    "keygen": _keygen_parser,
+    "checkpoint": _checkpoint_parser,
+    "advance": _advance_parser,
+    "policy": _policy_parser,
+    "demo": _demo_parser,
+    "relay": _relay_parser,
+    "import": _import_parser,
+    "scenario": _scenario_parser,
+}
+#: Options of the top-level parser that take a value (see :func:`_subcommand`).
+_VALUED = frozenset({"--store", "--log-level"})
+
+
+def _subcommand(arguments: Sequence[str]) -> str | None:
+    """The subcommand ``arguments`` name, if they name a known one first (else None)."""
+    from adapters.cli.command_table import COMMANDS  # noqa: PLC0415
+
+    index = 0
+    while index < len(arguments):
+        argument = arguments[index]
+        if argument in _VALUED:
+            index += 2
+        elif argument.startswith("-"):
+            index += 1
+        else:
+            ticket_command = "_" not in argument and argument.replace("-", "_") in COMMANDS
+            return argument if ticket_command or argument in SUBCOMMANDS else None
+    return None
