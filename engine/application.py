@@ -17,12 +17,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cached_property
+from threading import local
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 from uuid import UUID
 
 from eventsourcing.application import Application, Repository
-from eventsourcing.persistence import IntegrityError, JSONTranscoder
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording
 from eventsourcing.utils import EnvType, get_topic
 
 from engine import limits, log
@@ -103,6 +104,30 @@ class Desk(Application[UUID]):
         if handler is not None:
             handler(stream, version, why)
 
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        """The library's save; the aggregates it saves are at hand while it takes snapshots."""
+        self._saving.aggregates = {getattr(obj, "id", None): obj for obj in objs}
+        try:
+            return super().save(*objs, **kwargs)
+        finally:
+            self._saving.aggregates = {}
+
+    def take_snapshot(
+        self,
+        aggregate_id: UUID,
+        version: int | None = None,
+        projector_func: Callable[..., Any] = replay,
+    ) -> None:
+        """A snapshot at ``version``: of the aggregate just saved when it is at that version
+        (the state its events produce, as the save left it), else of the aggregate rebuilt
+        from the store, as the library does. Rebuilding cost a replay of up to a snapshot
+        interval of events on the command that crossed it."""
+        saved = getattr(self._saving, "aggregates", {}).get(aggregate_id)
+        if isinstance(saved, Ticket) and saved.version == version and self.snapshots is not None:
+            self.snapshots.put([Ticket.Snapshot.take(saved)])
+            return
+        super().take_snapshot(aggregate_id, version, projector_func)
+
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(PhaseAsDict())
@@ -112,6 +137,7 @@ class Desk(Application[UUID]):
         self, env: EnvType | None = None, *, clock: Clock, wall_clock: Clock | None = None
     ) -> None:
         register_legacy_topics()
+        self._saving = local()
         #: Snapshots a read skipped (stream, version, why); ``on_snapshot_ignored`` is told too.
         self.ignored_snapshots: list[tuple[UUID, int, str]] = []
         self.on_snapshot_ignored: Callable[[UUID, int, str], None] | None = None
