@@ -28,7 +28,6 @@ from eventsourcing.utils import EnvType, get_topic
 
 from engine import limits, log
 from engine.aggregate_cache import AggregateCache
-from engine.calendar import BusinessCalendar
 from engine.chain import Chained, Stamp
 from engine.clock import Clock
 from engine.errors import (
@@ -52,6 +51,7 @@ from engine.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
     from engine import commands as cmd
+    from engine.calendar import BusinessCalendar
     from engine.log import LoggedEvent
     from engine.policy_registry import PolicyRegistry
     from engine.queries import TicketQueries

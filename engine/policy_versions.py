@@ -20,12 +20,12 @@ from uuid import UUID
 
 from eventsourcing.persistence import EventStore
 
-from engine.calendar import BusinessCalendar
 from engine.errors import PolicyError
 from engine.ids import policy_registry_id
 from engine.policy import Policy, default_policy, parse_policy
 
 if TYPE_CHECKING:
+    from engine.calendar import BusinessCalendar
     from engine.policy_registry import PolicyRegistry
 
 
@@ -126,6 +126,8 @@ class PolicyVersions:
         mapping = self.get(version, pending).calendars.get(name)
         if mapping is None:
             raise PolicyError(f"calendars.{name}", f"not defined in policy version {version}")
+        from engine.calendar import BusinessCalendar  # noqa: PLC0415 - for SLA arithmetic only
+
         calendar = BusinessCalendar.from_mapping(mapping, name=name)
         if version in self._policies:  # a stored version (an unsaved one may never be)
             self._calendars[key] = calendar

@@ -14,17 +14,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from engine.calendar import BusinessCalendar
 from engine.chain import Stamp
 from engine.policy import Policy, SlaDefinition
 from engine.sla import Milestone, TimerStatus, due_milestones, evaluate, next_milestone
 from engine.ticket import Ticket
 from engine.vocabulary import TicketState
 
+if TYPE_CHECKING:
+    from engine.calendar import BusinessCalendar
+
 SYSTEM_ACTOR = "system"
 
-CalendarLookup = Callable[[int, str], BusinessCalendar]
+CalendarLookup = Callable[[int, str], "BusinessCalendar"]
 PolicyLookup = Callable[[int | None], Policy]
 SystemStamp = Callable[[datetime], Stamp]
 

@@ -24,12 +24,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 from eventsourcing.persistence import OperationalError, ProgrammingError
 
 from engine.application import Desk
-from engine.calendar import BusinessCalendar
 from engine.ids import ticket_id
 from engine.loading import history
 from projections.tables import AuditStore, TicketsStore
 
 if TYPE_CHECKING:
+    from engine.calendar import BusinessCalendar
     from projections.audit import AuditProjection
     from projections.feed import Item
     from projections.tickets import TicketsProjection

@@ -9,14 +9,21 @@ from the command models (``tools/cli_options.py``), which must match them.
 from __future__ import annotations
 
 import importlib.util
+import io
 import json
 import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
+from unittest.mock import patch
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rich.console import Console
 
 from adapters.bootstrap import open_desk
+from adapters.cli import render
 from engine.clock import SimulatedClock
 from projections.views import open_views
 
@@ -28,9 +35,10 @@ NOT_FOR_HELP = (
     "cryptography", "sqlite3", "engine.commands", "engine.application", "projections",
     "adapters.servicenow", "adapters.nats", "adapters.bootstrap",
 )  # fmt: skip
-#: Never imported by ``show`` on a ticket that was not imported from another tool.
+#: Never imported by ``show`` on a ticket that was not imported from another tool, its
+#: output not going to a terminal.
 NOT_FOR_SHOW = (
-    "pydantic", "nats", "holidays", "structlog", "yaml", "psycopg", "cryptography",
+    "pydantic", "nats", "holidays", "structlog", "rich", "yaml", "psycopg", "cryptography",
     "engine.commands", "engine.handlers", "adapters.servicenow", "adapters.nats",
     "adapters.scenario", "projections.timeline", "projections.report",
 )  # fmt: skip
@@ -90,7 +98,8 @@ def test_help_and_the_parser_import_none_of_the_heavy_dependencies() -> None:
 
 def test_show_imports_no_nats_holidays_pydantic_or_importers(tmp_path: Path) -> None:
     """`deskledger show REF` reads the views: no NATS, holidays, pydantic, structlog (it logs
-    nothing), importers or command models — even under a policy with country holidays."""
+    nothing), rich (the table is plain text), importers or command models — even under a
+    policy with country holidays."""
     url = f"sqlite:///{tmp_path / 'desk.db'}"
     desk = open_desk(url, clock=SimulatedClock(datetime(2026, 3, 2, 9, tzinfo=UTC)))
     desk.load_policy(
@@ -143,3 +152,26 @@ def test_logs_are_json_lines_on_stderr_when_it_is_not_a_terminal(tmp_path: Path)
     assert [(entry["event"], entry["level"]) for entry in logged] == [("advance.recorded", "info")]
     assert logged[0]["ticket"] == "INC1"
     assert "advanced to 2026-03-02T12:00:00+00:00: 1 tickets changed" in done.stdout
+
+
+_cell = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=70)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_cell, st.lists(st.tuples(_cell, _cell | st.none() | st.integers()), max_size=6))
+def test_a_table_written_without_rich_is_the_table_rich_writes(
+    title: str, rows: list[tuple[str, object]]
+) -> None:
+    """`show` writes its key/value table itself when stdout is not a terminal (no rich to
+    import): whenever it does, the text is exactly what rich prints on the plain console."""
+    written = render.plain_pairs(title, rows)
+    if written is None:
+        return
+    console = Console(
+        file=io.StringIO(), markup=False, emoji=False, highlight=False, soft_wrap=False,
+        width=render.PLAIN_WIDTH, no_color=True,
+    )  # fmt: skip
+    with patch.object(sys.stdout, "isatty", return_value=False):
+        console.print(render.pairs(title, rows))
+    assert isinstance(console.file, io.StringIO)
+    assert written == console.file.getvalue()

@@ -79,7 +79,7 @@ def show(args: argparse.Namespace, settings: Settings) -> int:
     rows = [(key, _cell(value)) for key, value in ticket.items() if key != "sla_applied"]
     if not ticket["sla_applied"]:
         rows.append(("SLA", f"no SLA applied (policy version {ticket['policy_version']})"))
-    render.show(render.pairs(_title(args.ref, as_of), rows))
+    render.show_pairs(_title(args.ref, as_of), rows)
     if comparison is not None:
         show_comparison(comparison)
     return EXIT_OK

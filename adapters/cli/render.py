@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from rich.text import Text
 
 _VISIBLE_WHITESPACE = {"\n", "\t"}
+#: The width of the plain console (stdout not a terminal): see :func:`stdout`.
+PLAIN_WIDTH = 140
 
 
 def safe(value: object) -> str:
@@ -58,7 +60,7 @@ def stdout() -> Console:
         emoji=False,
         highlight=False,
         soft_wrap=False,
-        width=140 if plain else None,
+        width=PLAIN_WIDTH if plain else None,
         no_color=plain,
     )
 
@@ -90,6 +92,44 @@ def pairs(title: object, items: Iterable[tuple[str, object]]) -> Table:
     for key, value in items:
         result.add_row(text(key), text("" if value is None else value))
     return result
+
+
+def show_pairs(title: object, items: Iterable[tuple[str, object]]) -> None:
+    """:func:`pairs` on stdout. When stdout is not a terminal and every cell is plain ASCII
+    that fits on its line, the table is written directly, as rich writes it (tested against
+    rich): ``show`` and scripts then need not import rich at all."""
+    rows = list(items)
+    if not sys.stdout.isatty():
+        written = plain_pairs(title, rows)
+        if written is not None:
+            sys.stdout.write(written)
+            return
+    show(pairs(title, rows))
+
+
+def plain_pairs(title: object, items: Sequence[tuple[str, object]]) -> str | None:
+    """The text rich prints for ``pairs(title, items)`` on the plain console, when the
+    layout is the simple one (no cell wraps, every character one column wide); else None."""
+    heading = safe(title)
+    cells = [(safe(key), safe("" if value is None else value)) for key, value in items]
+    if not cells or not _one_column_each(heading) or heading == "":
+        return None
+    if not all(_one_column_each(key) and _one_column_each(value) for key, value in cells):
+        return None
+    keys = max(len(key) for key, _ in cells)
+    values = max(len(value) for _, value in cells)
+    width = keys + values + 7  # "| " + key + " | " + value + " |"
+    if width > PLAIN_WIDTH or len(heading) > width:
+        return None
+    rule = "+" + "-" * (width - 2) + "+"
+    body = [f"| {key.ljust(keys)} | {value.ljust(values)} |" for key, value in cells]
+    return "\n".join([heading.ljust(width), rule, *body, rule, ""])
+
+
+def _one_column_each(text: str) -> bool:
+    """Printable ASCII only (each character one column wide), without leading or trailing
+    spaces (which rich's layout may treat differently)."""
+    return text.isascii() and text.isprintable() and text == text.strip()
 
 
 def line(message: object, style: str = "") -> None:
