@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from functools import cached_property
+from functools import cache, cached_property
 from threading import local
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
@@ -579,6 +579,7 @@ class Desk(Application[UUID]):
         )  # fmt: skip
 
 
+@cache
 def _commands() -> tuple[ModuleType, ModuleType]:
     """The command models and their handlers, imported by the first command: they need
     pydantic, which queries, ``verify`` and the read-only command line never do."""

@@ -45,6 +45,9 @@ DEFAULT_LIMITS: Mapping[str, int] = {
 FALLBACK_LIMIT = 2_000
 
 
+_NOT_TEXT = frozenset({int, bool, float})
+
+
 def check(
     fields: Mapping[str, Any],
     limits: Mapping[str, int],
@@ -57,6 +60,8 @@ def check(
     items are checked one by one)."""
     values: list[tuple[str, Any]] = [*fields.items(), ("actor", actor), ("command_id", command_id)]
     for name, value in values:
+        if value is None or type(value) in _NOT_TEXT:
+            continue
         items = value if isinstance(value, list) else [value]
         for item in items:
             if isinstance(item, str):
