@@ -5,12 +5,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-import structlog
 from eventsourcing.persistence import PersistenceError
 
 from adapters.clock import SystemClock
+from adapters.logging import get_logger
 from adapters.settings import Settings
-from adapters.stores import StoreUnavailableError, prepared_store, redacted, store_env
+from adapters.stores import (
+    StoreUnavailableError,
+    prepared_store,
+    redacted,
+    snapshot_lister,
+    store_env,
+)
 from engine.application import Desk
 from engine.clock import Clock
 
@@ -38,12 +44,13 @@ def open_desk(
     except PersistenceError as error:
         raise StoreUnavailableError(f"store {redacted(url)!r} is unavailable: {error}") from error
     desk.on_snapshot_ignored = _log_ignored_snapshot
+    desk.snapshot_streams = snapshot_lister(desk.snapshots)
     return desk
 
 
 def _log_ignored_snapshot(stream: UUID, version: int, why: str) -> None:
     """A read skipped a snapshot and rebuilt the ticket from its events: say so."""
-    structlog.get_logger("deskledger.snapshots").warning(
+    get_logger("deskledger.snapshots").warning(
         "snapshot.ignored", stream=str(stream), version=version, reason=why
     )
 

@@ -18,14 +18,14 @@ from collections.abc import Callable, Mapping
 from types import FrameType
 from typing import Any
 
-import structlog
 from eventsourcing.projection import BaseProjectionRunner
 
 from adapters.clock import SystemClock
+from adapters.logging import get_logger
 from engine.application import Desk
 from projections.views import DeskViews
 
-log = structlog.get_logger("deskledger.projections")
+log = get_logger("deskledger.projections")
 
 POLL_SECONDS = 0.2
 

@@ -39,9 +39,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-import structlog
 import yaml
 
+from adapters.logging import get_logger
 from engine.application import CommandResult, Desk
 from engine.commands import COMMANDS
 from engine.durations import parse_duration
@@ -52,7 +52,7 @@ from engine.vocabulary import SlaStage
 from projections.queries import Queries
 from projections.views import open_views
 
-log = structlog.get_logger("deskledger.scenario")
+log = get_logger("deskledger.scenario")
 
 _STEP_KEYS = {"at", "as", "do", "with", "command_id", "expected_version"}
 _ACTIONS = frozenset({*COMMANDS, "advance", "load_policy"})

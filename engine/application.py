@@ -16,17 +16,19 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, ClassVar, TypeVar
+from functools import cache, cached_property
+from threading import local
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 from uuid import UUID
 
 from eventsourcing.application import Application, Repository
-from eventsourcing.persistence import IntegrityError, JSONTranscoder
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording
 from eventsourcing.utils import EnvType, get_topic
 
-from engine import commands as cmd
-from engine import handlers, limits, log
-from engine.calendar import BusinessCalendar
-from engine.chain import Stamp
+from engine import limits, log
+from engine.aggregate_cache import AggregateCache
+from engine.chain import Chained, Stamp
 from engine.clock import Clock
 from engine.errors import (
     CommandIdReusedError,
@@ -37,20 +39,25 @@ from engine.errors import (
 )
 from engine.ids import policy_registry_id, ticket_id
 from engine.legacy import register_legacy_topics
-from engine.loading import history, load
-from engine.log import LoggedEvent
+from engine.loading import fast_forward, history, load, replay
+from engine.log_head import LogHead
 from engine.policy import Policy, parse_policy, pin_holidays
-from engine.policy_registry import PolicyRegistry
 from engine.policy_versions import PolicyVersions
-from engine.queries import TicketQueries
 from engine.sla import TimerStatus
-from engine.sla_explain import Explanation
-from engine.sla_monitor import SYSTEM_ACTOR, SlaMonitor
+from engine.sla_monitor import SYSTEM_ACTOR, PolicyLookup, SlaMonitor
 from engine.snapshots import SNAPSHOT_INTERVAL, PhaseAsDict, SlaTimerAsDict, VerifiedSnapshots
 from engine.ticket import Ticket, TicketEvent, TicketOpened
 from engine.unit_of_work import UnitOfWork
-from engine.verify import VerifyReport, verify_log
-from engine.whatif import WhatIfReport
+
+if TYPE_CHECKING:
+    from engine import commands as cmd
+    from engine.calendar import BusinessCalendar
+    from engine.log import LoggedEvent
+    from engine.policy_registry import PolicyRegistry
+    from engine.queries import TicketQueries
+    from engine.sla_explain import Explanation
+    from engine.verify import VerifyReport
+    from engine.whatif import WhatIfReport
 
 #: How often a plain command is re-tried after losing a write race before giving up.
 WRITE_ATTEMPTS = 12
@@ -78,6 +85,9 @@ class Desk(Application[UUID]):
 
     name = "DeskLedger"
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Ticket: SNAPSHOT_INTERVAL}
+    #: Snapshots are taken of tickets replayed without the library's per-event Protocol
+    #: check (see :func:`engine.loading.replay`).
+    snapshotting_projectors: ClassVar[dict[type[Any], Callable[..., Any]]] = {Ticket: replay}
 
     def construct_repository(self) -> Repository[UUID]:
         """The library's repository, reading snapshots only after checking them."""
@@ -94,6 +104,30 @@ class Desk(Application[UUID]):
         if handler is not None:
             handler(stream, version, why)
 
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        """The library's save; the aggregates it saves are at hand while it takes snapshots."""
+        self._saving.aggregates = {getattr(obj, "id", None): obj for obj in objs}
+        try:
+            return super().save(*objs, **kwargs)
+        finally:
+            self._saving.aggregates = {}
+
+    def take_snapshot(
+        self,
+        aggregate_id: UUID,
+        version: int | None = None,
+        projector_func: Callable[..., Any] = replay,
+    ) -> None:
+        """A snapshot at ``version``: of the aggregate just saved when it is at that version
+        (the state its events produce, as the save left it), else of the aggregate rebuilt
+        from the store, as the library does. Rebuilding cost a replay of up to a snapshot
+        interval of events on the command that crossed it."""
+        saved = getattr(self._saving, "aggregates", {}).get(aggregate_id)
+        if isinstance(saved, Ticket) and saved.version == version and self.snapshots is not None:
+            self.snapshots.put([Ticket.Snapshot.take(saved)])
+            return
+        super().take_snapshot(aggregate_id, version, projector_func)
+
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(PhaseAsDict())
@@ -103,18 +137,30 @@ class Desk(Application[UUID]):
         self, env: EnvType | None = None, *, clock: Clock, wall_clock: Clock | None = None
     ) -> None:
         register_legacy_topics()
+        self._saving = local()
         #: Snapshots a read skipped (stream, version, why); ``on_snapshot_ignored`` is told too.
         self.ignored_snapshots: list[tuple[UUID, int, str]] = []
         self.on_snapshot_ignored: Callable[[UUID, int, str], None] | None = None
+        #: Lists the streams that have snapshots, if the store can (``verify`` then asks
+        #: only those for their snapshots); set by the composition root.
+        self.snapshot_streams: Callable[[], Iterable[UUID]] | None = None
         super().__init__(env)
         self.clock = clock
         self.wall_clock = wall_clock or clock
         self._bulk: UnitOfWork | None = None
         self._versions = PolicyVersions(self.events)
+        self._cache = AggregateCache()
+        self._head = LogHead()
         self.monitor = SlaMonitor(
             calendar=self.calendar, policy=self._policy_lookup, system_stamp=self._system_stamp
         )
-        self.queries = TicketQueries(
+
+    @cached_property
+    def queries(self) -> TicketQueries:
+        """Queries that replay tickets from the store (imported when first asked for)."""
+        from engine.queries import TicketQueries  # noqa: PLC0415
+
+        return TicketQueries(
             repository=self.repository,
             events=self.events,
             monitor=self.monitor,
@@ -126,11 +172,37 @@ class Desk(Application[UUID]):
     # ------------------------------------------------------------------ units of work
 
     def _new_unit(self) -> UnitOfWork:
-        return UnitOfWork(
-            lambda key: load(self.repository, key, str(key)),
+        unit = UnitOfWork(
+            lambda key: self._load(unit, key),
             self.save,
             lambda key: history(self.events, key, str(key)),
         )
+        return unit
+
+    def _load(self, unit: UnitOfWork, key: UUID) -> Chained | None:
+        """The aggregate for ``unit``: from the cache when a unit that read the log's head
+        asks (brought up to date if the head moved since), else from the store."""
+        if unit.head is not None:
+            cached = self._cache.take(key)
+            if cached is not None:
+                aggregate, known = cached
+                if unit.own_since is not None and known >= unit.own_since:
+                    return cast("Chained", aggregate)
+                return cast("Chained", fast_forward(self.events, aggregate, str(key)))
+        return cast("Chained | None", load(self.repository, key, str(key)))
+
+    def _keep(
+        self, unit: UnitOfWork, held: list[Chained], saved: set[UUID], positions: list[int]
+    ) -> None:
+        """After ``unit`` committed: keep its tickets. One it saved is current as of the
+        commit's last position (another writer's event on it would have made the commit
+        fail); one it only read, as of the head the unit began at."""
+        if unit.head is None:
+            return
+        for aggregate in held:
+            if isinstance(aggregate, Ticket):
+                known = positions[-1] if aggregate.id in saved and positions else unit.head
+                self._cache.put(aggregate, known)
 
     @contextmanager
     def unit_of_work(self) -> Iterator[UnitOfWork]:
@@ -166,7 +238,10 @@ class Desk(Application[UUID]):
             return work(self._bulk, 1), []
         for attempt in range(1, WRITE_ATTEMPTS + 1):
             unit = self._new_unit()
+            unit.head = self._log_head()
+            unit.own_since = self._head.observe(unit.head)
             outcome = work(unit, attempt)
+            held, saved = unit.held(), {a.id for a in unit.pending}
             try:
                 recordings = unit.commit()
             except IntegrityError:
@@ -174,7 +249,12 @@ class Desk(Application[UUID]):
                     raise self._conflict(ref, expected) from None
                 time.sleep(0.001 * attempt)
                 continue
-            return outcome, [r.notification.id for r in recordings]
+            positions = [r.notification.id for r in recordings]
+            if policy_registry_id() in saved:
+                self._versions.forget_current()
+            self._keep(unit, held, saved, positions)
+            self._head.wrote(positions)
+            return outcome, positions
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _conflict(self, ref: str, expected: int | None) -> ConcurrencyError:
@@ -196,7 +276,9 @@ class Desk(Application[UUID]):
         expected_version: int | None = None,
     ) -> CommandResult:
         """Run a command given by name and a mapping of fields (scenarios, CLI, importers)."""
-        command = cmd.parse_command(name, fields)
+        from engine.commands import parse_command  # noqa: PLC0415 - see _commands()
+
+        command = parse_command(name, fields)
         return self.handle(
             command, actor=actor, at=at, command_id=command_id, expected_version=expected_version
         )
@@ -213,21 +295,21 @@ class Desk(Application[UUID]):
     ) -> CommandResult:
         """Apply one command; raise a typed error and write nothing if it is not allowed."""
         _check_actor(actor, command.ref)
-        limits.check(
-            command.model_dump(exclude={"ref"}),
-            self.policy().text_limits(),
-            ref=command.ref,
-            actor=actor,
-            command_id=command_id,
-        )
-
+        texts = command.model_dump(exclude={"ref"})
+        cmd, _ = _commands()
         digest = cmd.command_digest(command) if command_id is not None else None
 
         def work(unit: UnitOfWork, attempt: int) -> CommandResult:
+            policy = self._in_force(unit)
+            limits.check(
+                texts, policy.text_limits(), ref=command.ref, actor=actor, command_id=command_id
+            )
             with unit.savepoint() as marks:
                 stamp = self._stamp(actor, at, command_id, source, command.ref)
                 stamp = replace(stamp, command_digest=digest, command=cmd.command_name(command))
-                ticket, duplicate = self._apply(unit, command, stamp, expected_version, attempt)
+                ticket, duplicate = self._apply(
+                    unit, command, stamp, expected=expected_version, attempt=attempt, policy=policy
+                )
                 recorded = [type(e).__name__ for e in unit.events_since(marks)]
             return CommandResult(ticket.ref, ticket.version, recorded, duplicate=duplicate)
 
@@ -236,32 +318,62 @@ class Desk(Application[UUID]):
             result = CommandResult(result.ref, result.version, result.events, positions)
         return result
 
+    def _in_force(self, unit: UnitOfWork) -> Policy:
+        """The policy in force for a command of ``unit``: one read of the log's head tells
+        whether the cached current version still is (see :mod:`engine.policy_versions`)."""
+        if unit.head is not None:
+            head, since = unit.head, unit.own_since
+        else:
+            head = self._log_head()
+            since = self._head.observe(head)
+        return self._versions.current(self._pending_registry(), head=head, since=since)
+
+    def _log_head(self) -> int:
+        return self.recorder.max_notification_id() or 0
+
+    def _pinned(self, policy: Policy) -> tuple[PolicyLookup, SlaMonitor]:
+        """A policy lookup and SLA monitor for one command: ``policy`` is the version in
+        force for all of it (read once), older versions come from the cache."""
+
+        def lookup(version: int | None) -> Policy:
+            return policy if version is None else self.policy(version)
+
+        monitor = SlaMonitor(calendar=self.calendar, policy=lookup, system_stamp=self._system_stamp)
+        return lookup, monitor
+
     def _apply(
         self,
         unit: UnitOfWork,
         command: cmd.Command,
         stamp: Stamp,
-        expected_version: int | None,
+        *,
+        expected: int | None,
         attempt: int,
+        policy: Policy,
     ) -> tuple[Ticket, bool]:
         """Load, check, call the handler; returns the ticket and whether it was a retry."""
+        cmd, handlers = _commands()
+        lookup, monitor = self._pinned(policy)
         if isinstance(command, cmd.Open):
-            return self._open(unit, command, stamp, expected_version, attempt)
+            return self._open(
+                unit, command, stamp, expected=expected, attempt=attempt, policy=policy,
+                monitor=monitor,
+            )  # fmt: skip
         ticket = self._ticket(unit, command.ref)
         if _already_applied(ticket, stamp):
             return ticket, True
-        if expected_version is not None and expected_version != ticket.version:
-            raise ConcurrencyError(ticket.ref, expected_version, ticket.version)
+        if expected is not None and expected != ticket.version:
+            raise ConcurrencyError(ticket.ref, expected, ticket.version)
         stamp = _not_before(stamp, ticket.last_occurred_at, explicit=stamp.explicit)
-        self.monitor.catch_up(ticket, stamp.occurred_at)
+        monitor.catch_up(ticket, stamp.occurred_at)
         ticket.ensure_in_time(stamp.occurred_at)
 
         def prepare(ref: str) -> Ticket:
             other = self._ticket(unit, ref)
-            self.monitor.catch_up(other, stamp.occurred_at)
+            monitor.catch_up(other, stamp.occurred_at)
             return other
 
-        context = handlers.Context(stamp, self.monitor, self._policy_lookup, prepare)
+        context = handlers.Context(stamp, monitor, lookup, prepare)
         handlers.HANDLERS[type(command)](ticket, command, context)
         return ticket, False
 
@@ -270,8 +382,11 @@ class Desk(Application[UUID]):
         unit: UnitOfWork,
         command: cmd.Open,
         stamp: Stamp,
-        expected_version: int | None,
+        *,
+        expected: int | None,
         attempt: int,
+        policy: Policy,
+        monitor: SlaMonitor,
     ) -> tuple[Ticket, bool]:
         # Looking first costs a read; a plain open relies on the store's uniqueness instead
         # and looks only when it lost that race (attempt > 1).
@@ -281,9 +396,9 @@ class Desk(Application[UUID]):
                 if _already_applied(existing, stamp):
                     return existing, True
                 raise DuplicateTicketError(command.ref)
-        if expected_version not in (None, 0):
-            raise ConcurrencyError(command.ref, expected_version, 0)
-        ticket = handlers.open_ticket(command, stamp, self.policy(), self.monitor)
+        if expected not in (None, 0):
+            raise ConcurrencyError(command.ref, expected, 0)
+        ticket = _commands()[1].open_ticket(command, stamp, policy, monitor)
         unit.add(ticket)
         return ticket, False
 
@@ -334,9 +449,10 @@ class Desk(Application[UUID]):
         for ref in self._refs() if refs is None else refs:
 
             def work(unit: UnitOfWork, attempt: int, ref: str = ref) -> CommandResult | None:
+                _, monitor = self._pinned(self._in_force(unit))
                 with unit.savepoint() as marks:
                     ticket = self._ticket(unit, ref)
-                    self.monitor.catch_up(ticket, moment)
+                    monitor.catch_up(ticket, moment)
                     recorded = [type(e).__name__ for e in unit.events_since(marks)]
                 return CommandResult(ticket.ref, ticket.version, recorded) if recorded else None
 
@@ -352,6 +468,8 @@ class Desk(Application[UUID]):
     def _pending_registry(self) -> PolicyRegistry | None:
         if self._bulk is None:
             return None
+        from engine.policy_registry import PolicyRegistry  # noqa: PLC0415
+
         held = self._bulk.peek(policy_registry_id())
         return held if isinstance(held, PolicyRegistry) else None
 
@@ -363,6 +481,8 @@ class Desk(Application[UUID]):
         _check_actor(actor, None)
         stamp = self._stamp(actor, at, None, None)
         policy = pin_holidays(policy, stamp.occurred_at.year)
+
+        from engine.policy_registry import PolicyRegistry  # noqa: PLC0415
 
         def work(unit: UnitOfWork, attempt: int) -> None:
             registry = unit.get(policy_registry_id())
@@ -378,7 +498,8 @@ class Desk(Application[UUID]):
         """The policy of ``version`` (default: the current one; 0: the built-in default)."""
         pending = self._pending_registry()
         if version is None:
-            return self._versions.current(pending)
+            head = self._log_head()
+            return self._versions.current(pending, head=head, since=self._head.observe(head))
         return self._versions.get(version, pending)
 
     def _policy_lookup(self, version: int | None) -> Policy:
@@ -450,10 +571,21 @@ class Desk(Application[UUID]):
     ) -> VerifyReport:
         """Recompute every chain from the stored records, check every snapshot, and compare
         the log's head with heads noted earlier; see :mod:`engine.verify`."""
+        from engine.verify import verify_log  # noqa: PLC0415 - only verify needs it
+
         return verify_log(
             self.recorder, self.mapper, checkpoint, page=page, snapshots=self.snapshots,
-            events=self.events, checkpoints=checkpoints,
+            events=self.events, checkpoints=checkpoints, snapshot_streams=self.snapshot_streams,
         )  # fmt: skip
+
+
+@cache
+def _commands() -> tuple[ModuleType, ModuleType]:
+    """The command models and their handlers, imported by the first command: they need
+    pydantic, which queries, ``verify`` and the read-only command line never do."""
+    from engine import commands, handlers  # noqa: PLC0415
+
+    return commands, handlers
 
 
 def _already_applied(ticket: Ticket, stamp: Stamp) -> bool:

@@ -16,10 +16,16 @@ from engine.hashformat import GENESIS, chain_step
 __all__ = ["GENESIS", "chain_step", "normal"]
 
 _SCALARS = (str, int, float, bool, type(None))
+_PLAIN = frozenset(_SCALARS)
 
 
 def normal(value: Any) -> Any:
     """``value`` as JSON: datetimes as ISO-8601, UUIDs as strings, containers recursively."""
+    kind = type(value)
+    if kind in _PLAIN:  # the common cases first, by exact type
+        return value
+    if kind is datetime:
+        return value.isoformat()
     if isinstance(value, _SCALARS):
         return value
     if isinstance(value, datetime):

@@ -74,12 +74,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
+from types import ModuleType
 from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays as holidays_package
-
 __all__ = ["BusinessCalendar", "CalendarError"]
+
+
+def _holidays_package() -> ModuleType:
+    """The ``holidays`` package, imported by the first calendar that names a country (it
+    takes longer to import than most commands take to run)."""
+    import holidays  # noqa: PLC0415
+
+    return holidays
+
 
 WEEKDAYS: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -263,7 +271,7 @@ class BusinessCalendar:
             for entry in entries:
                 if isinstance(entry, dict):
                     unpinned = _Country(entry["country"], entry.get("subdivision"))
-                    days = holidays_package.country_holidays(
+                    days = _holidays_package().country_holidays(
                         unpinned.country, subdiv=unpinned.subdivision, years=range(first, last + 1)
                     )
                     entry["pinned"] = {
@@ -480,7 +488,7 @@ class BusinessCalendar:
                 if entry.covers(year):
                     found.update(day for day in entry.dates if day.year == year)
                     continue
-                table = holidays_package.country_holidays(
+                table = _holidays_package().country_holidays(
                     entry.country, subdiv=entry.subdivision, years=year
                 )
                 found.update(table.keys())
@@ -636,7 +644,7 @@ def _parse_country(path: str, item: Mapping[object, object]) -> _Country:
         raise CalendarError(
             f"{path}.country", f"required: an ISO 3166 country code such as 'DE', got {country!r}"
         )
-    supported: dict[str, list[str]] = holidays_package.list_supported_countries()
+    supported: dict[str, list[str]] = _holidays_package().list_supported_countries()
     if country not in supported:
         raise CalendarError(
             f"{path}.country", f"unknown country {country!r} for the holidays package"

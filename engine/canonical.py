@@ -19,10 +19,20 @@ Strings must be valid Unicode: a lone surrogate (which ``json.loads`` can produc
 ``"\\ud800"``) raises :class:`ValueError`. A key that is not a string, or a value of any other
 type, raises :class:`TypeError`. Standard library only, and fast enough for a million events:
 strings are escaped by the C escaper of :mod:`json`, whose escapes are exactly JCS's.
+
+Speed: a value made only of the exact JSON types (``dict`` with ASCII string keys, ``list``,
+``tuple``, ``str``, ``int`` within range, ``bool``, ``None``) is encoded by :mod:`json`'s C
+encoder with sorted keys, which then writes exactly JCS's bytes: the same string escaper,
+``int.__repr__`` for integers, and ASCII keys sort alike as code points and UTF-16 code units.
+Anything else (a float, a non-ASCII key, a subclass, another type) takes the encoder below,
+which gives JCS's bytes for subclasses and the errors described above.
 """
 
 from __future__ import annotations
 
+import json.encoder
+from collections.abc import Callable
+from json import JSONEncoder
 from json.encoder import encode_basestring as _quote
 from typing import Any
 
@@ -30,9 +40,26 @@ from typing import Any
 MAX_SAFE_INTEGER = 2**53 - 1
 
 
+def _sorted_compact() -> Callable[[Any], str]:
+    """json's encoder with sorted keys, no whitespace and raw UTF-8: the C encoder, built
+    once (``JSONEncoder.encode`` builds it again on every call), where it exists."""
+    make = getattr(json.encoder, "c_make_encoder", None)  # not in the typing stubs
+    if make is None:  # pragma: no cover - CPython has it
+        return JSONEncoder(
+            ensure_ascii=False, sort_keys=True, separators=(",", ":"), check_circular=False
+        ).encode
+    encoder = make(None, None, _quote, None, ":", ",", True, False, True)
+    return lambda value: "".join(encoder(value, 0))
+
+
+#: The encoder for values :func:`_plain` accepts.
+_plain_json = _sorted_compact()
+_LEAVES = frozenset({str, bool, type(None)})
+
+
 def canonical_json(value: object) -> bytes:
     """The RFC 8785 canonical form of ``value`` as UTF-8 bytes (see the module docstring)."""
-    text = _encode(value)
+    text = _plain_json(value) if _plain(value) else _encode(value)
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError as error:
@@ -41,6 +68,41 @@ def canonical_json(value: object) -> bytes:
             f"string contains a lone surrogate ({bad!a}): not valid Unicode, so it has "
             "no canonical JSON form"
         ) from None
+
+
+def quoted(value: str | None) -> str:
+    """A JSON string or ``null`` in canonical form; TypeError for anything else."""
+    if type(value) is str:
+        return _quote(value)
+    if value is None:
+        return "null"
+    raise TypeError(f"{type(value).__name__} is not text")
+
+
+def plain_json(value: object) -> str:
+    """The canonical JSON text of a value made only of plain JSON types (see the module
+    docstring); TypeError for any other value (:func:`canonical_json` handles those)."""
+    if not _plain(value):
+        raise TypeError("not a plain JSON value")
+    return _plain_json(value)
+
+
+def _plain(value: Any) -> bool:
+    """Whether ``value`` holds only exact JSON types, ASCII keys and safe integers (so that
+    :mod:`json`'s encoder writes its canonical form)."""
+    kind = type(value)
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str or not key.isascii():
+                return False
+            if type(item) not in _LEAVES and not _plain(item):
+                return False
+        return True
+    if kind is list or kind is tuple:
+        return all(type(item) in _LEAVES or _plain(item) for item in value)
+    if kind is int:
+        return bool(-MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER)
+    return kind in _LEAVES
 
 
 def _encode(value: Any) -> str:

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic
 
-from engine.envelope import HASH_FORMAT, hashed_line
+from engine.envelope import HASH_FORMAT, draft_line, hashed_line
 from engine.hashformat import GENESIS, line_hash
 
 
@@ -102,6 +102,17 @@ def seal(draft: LedgerEvent) -> LedgerEvent:
     return dataclasses.replace(draft, hash=line_hash(hashed_line(draft)))  # type: ignore[call-arg]
 
 
+def sealed(event_class: type[LedgerEvent], fields: dict[str, Any]) -> LedgerEvent:
+    """The event ``event_class(**fields)`` with its ``hash`` (format 2) filled in: hashed
+    from its fields, then built once (the same hash :func:`seal` gives the built draft)."""
+    try:
+        line = draft_line(event_class, fields)
+    except KeyError:  # a field left to its default: hash the built event
+        return seal(event_class(**fields))
+    fields["hash"] = line_hash(line)
+    return event_class(**fields)
+
+
 class Chained(Aggregate):
     """Base for aggregates whose events are chained; keeps the chain head and command ids.
 
@@ -116,12 +127,10 @@ class Chained(Aggregate):
 
     def _record(self, event_class: type[LedgerEvent], stamp: Stamp, **fields: Any) -> None:
         """Create the next event, link it into the hash chain, apply it, keep it pending."""
-        draft = event_class(
-            originator_id=self.id,
-            originator_version=self.version + 1,
-            **_envelope(stamp, self.ref, self.head_hash, fields),
-        )
-        event = seal(draft)
+        draft = _envelope(stamp, self.ref, self.head_hash, fields)
+        draft["originator_id"] = self.id
+        draft["originator_version"] = self.version + 1
+        event = sealed(event_class, draft)
         event.mutate(self)
         self.pending_events.append(event)
 
@@ -136,13 +145,11 @@ class Chained(Aggregate):
         **fields: Any,
     ) -> Any:
         """Create a new aggregate from its first event (the head of its hash chain)."""
-        draft = event_class(  # type: ignore[call-arg]
-            originator_topic=get_topic(cls),
-            originator_id=originator_id,
-            originator_version=cls.INITIAL_VERSION,
-            **_envelope(stamp, ref, GENESIS, fields),
-        )
-        event = seal(draft)
+        draft = _envelope(stamp, ref, GENESIS, fields)
+        draft["originator_topic"] = get_topic(cls)
+        draft["originator_id"] = originator_id
+        draft["originator_version"] = cls.INITIAL_VERSION
+        event = sealed(event_class, draft)
         aggregate = event.mutate(None)
         if not isinstance(aggregate, cls):  # pragma: no cover - the topic names cls
             raise TypeError(f"{event_class.__name__} did not construct a {cls.__name__}")

@@ -241,6 +241,35 @@ def hashed_line(event: Any) -> dict[str, Any]:
     return line
 
 
+def draft_line(event_class: type, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The envelope (at position 0) of the format-2 event ``event_class(**fields)`` would
+    be, built from its constructor's fields without building the event; KeyError when a
+    field of its ``data`` is not among them (left to a default)."""
+    source = fields["source"]
+    data = {}
+    for name in data_fields(event_class):
+        value = fields[name]
+        data[name] = value if value is None or type(value) in _PLAIN else _json_value(value)
+    return {
+        "format": HASH_FORMAT,
+        "position": 0,
+        "ticket": fields["ref"],
+        "type": event_class.__name__,
+        "version": fields["originator_version"],
+        "occurred_at": fields["occurred_at"].isoformat(),
+        "recorded_at": fields["timestamp"].isoformat(),
+        "actor": fields["actor"],
+        "reason": fields["reason"],
+        "command_id": fields["command_id"],
+        "data": data,
+        "source": None if source is None else normal(source),
+        "prev_hash": fields["prev_hash"],
+        "hash": "",
+        "stream_id": str(fields["originator_id"]),
+        "command_digest": fields["command_digest"],
+    }
+
+
 # ---------------------------------------------------------------------- stored records
 
 
@@ -253,35 +282,45 @@ def stored_line(
     objects). The type is the name the topic gives (the name the event was written under).
     KeyError or TypeError when the record does not have the shape of an event.
     """
-    fields = dict(state)
-    hash_format = fields.pop("format", 1)
-    digest = fields.pop("command_digest", None)
-    topic_of_stream = fields.pop("originator_topic", None)
+    fields = state if type(state) is dict else dict(state)
+    hash_format = fields.get("format", 1)
     body = {
         "format": hash_format,
         "position": position,
-        "ticket": fields.pop("ref"),
+        "ticket": fields["ref"],
         "type": topic.rpartition(":")[2].rpartition(".")[2],
         "version": version,
-        "occurred_at": normal(fields.pop("occurred_at")),
-        "recorded_at": normal(fields.pop("timestamp")),
-        "actor": fields.pop("actor"),
-        "reason": fields.pop("reason"),
-        "command_id": fields.pop("command_id"),
+        "occurred_at": normal(fields["occurred_at"]),
+        "recorded_at": normal(fields["timestamp"]),
+        "actor": fields["actor"],
+        "reason": fields["reason"],
+        "command_id": fields["command_id"],
         "data": {},
-        "source": normal(fields.pop("source")),
-        "prev_hash": fields.pop("prev_hash"),
-        "hash": fields.pop("hash"),
+        "source": normal(fields["source"]),
+        "prev_hash": fields["prev_hash"],
+        "hash": fields["hash"],
         "stream_id": str(stream_id),
     }
-    for name in ("originator_id", "originator_version", *_RECORD_ONLY):
-        fields.pop(name, None)
-    body["data"] = {name: normal(value) for name, value in fields.items()}
+    body["data"] = {
+        name: value if type(value) in _PLAIN or value is None else normal(value)
+        for name, value in fields.items()
+        if name not in _NOT_DATA
+    }
     if hash_format >= 2:
-        body["command_digest"] = digest
-    elif topic_of_stream is not None:
-        body["originator_topic"] = topic_of_stream
+        body["command_digest"] = fields.get("command_digest")
+    elif fields.get("originator_topic") is not None:
+        body["originator_topic"] = fields["originator_topic"]
     return body
+
+
+#: The keys of a stored record that are not its event's ``data``.
+_NOT_DATA = frozenset(
+    {
+        "format", "command_digest", "originator_topic", "ref", "occurred_at", "timestamp",
+        "actor", "reason", "command_id", "source", "prev_hash", "hash", "originator_id",
+        "originator_version", *_RECORD_ONLY,
+    }
+)  # fmt: skip
 
 
 # ---------------------------------------------------------------------- back to events

@@ -28,7 +28,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from engine.canonical import canonical_json
+from engine.canonical import canonical_json, plain_json, quoted
 
 #: ``prev_hash`` of a stream's first event, and the global chain's head before any event.
 GENESIS = "0" * 64
@@ -98,8 +98,55 @@ def _v1_content(line: Mapping[str, Any]) -> dict[str, Any]:
     return content
 
 
+#: Format 2: every key of a line as DeskLedger writes it (the shape :func:`_v2_usual` knows).
+_V2_USUAL_KEYS = frozenset(
+    {
+        "format", "position", "ticket", "type", "version", "occurred_at", "recorded_at",
+        "actor", "reason", "command_id", "command_digest", "data", "source", "prev_hash",
+        "hash", "stream_id",
+    }
+)  # fmt: skip
+
+
+def _v2_usual(line: Mapping[str, Any]) -> str | None:
+    """The canonical JSON of a format-2 line's hashed content, written member by member in
+    JCS order, when the line has the usual shape: the keys DeskLedger writes, text or null
+    in the envelope's text fields and ``data`` and ``source`` objects of plain JSON values.
+    None for any other line (:func:`canonical_json` then encodes it, or says why not)."""
+    if line.keys() != _V2_USUAL_KEYS or line["format"] != 2 or type(line["format"]) is not int:
+        return None
+    data, source = line["data"], line["source"]
+    if type(data) is not dict or (source is not None and type(source) is not dict):
+        return None
+    try:
+        members = (
+            '{"actor":', quoted(line["actor"]),
+            ',"command_digest":', quoted(line["command_digest"]),
+            ',"command_id":', quoted(line["command_id"]),
+            ',"data":', plain_json(data),
+            ',"format":2,"occurred_at":', quoted(line["occurred_at"]),
+            ',"prev_hash":', quoted(line["prev_hash"]),
+            ',"reason":', quoted(line["reason"]),
+            ',"recorded_at":', quoted(line["recorded_at"]),
+            ',"source":', "null" if source is None else plain_json(source),
+            ',"stream_id":', quoted(line["stream_id"]),
+            ',"ticket":', quoted(line["ticket"]),
+            ',"type":', quoted(line["type"]),
+            "}",
+        )  # fmt: skip
+    except TypeError:
+        return None
+    return "".join(members)
+
+
 def line_hash(line: Mapping[str, Any]) -> str:
     """The SHA-256 (hex) the line's ``hash`` must equal, computed as its ``format`` says."""
+    usual = _v2_usual(line)
+    if usual is not None:
+        try:
+            return hashlib.sha256(usual.encode("utf-8")).hexdigest()
+        except UnicodeEncodeError:
+            pass  # a lone surrogate: canonical_json says so
     content = hashed_content(line)
     if line["format"] == 2:
         encoded = canonical_json(content)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import NewType
 from uuid import UUID, uuid5
 
@@ -49,6 +49,7 @@ def ticket_id(ref: str) -> UUID:
     return uuid5(NAMESPACE, f"ticket:{ref}")
 
 
+@cache
 def policy_registry_id() -> UUID:
     """The stream id of the store's single policy registry."""
     return uuid5(NAMESPACE, "policy-registry")

@@ -54,6 +54,9 @@ DEFAULT_LIMITS: Mapping[str, int] = {
 FALLBACK_LIMIT = 2_000
 
 
+_NOT_TEXT = frozenset({int, bool, float})
+
+
 def check(
     fields: Mapping[str, Any],
     limits: Mapping[str, int],
@@ -68,6 +71,8 @@ def check(
     e.g. ``owner``)."""
     values: list[tuple[str, Any]] = [*fields.items(), ("actor", actor), ("command_id", command_id)]
     for name, value in values:
+        if value is None or type(value) in _NOT_TEXT:
+            continue
         items = value if isinstance(value, list) else [value]
         for item in items:
             members = item.items() if isinstance(item, Mapping) else [("text", item)]

@@ -14,19 +14,20 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
-
 from engine.business_days import BusinessDays
-from engine.durations import format_duration, parse_business_days, parse_duration
+from engine.durations import format_duration, parse_business_days
 from engine.errors import PolicyError
 from engine.limits import DEFAULT_LIMITS
 from engine.sla import SlaTerms
-from engine.vocabulary import HoldReason, SlaKind, TicketKind, values
+from engine.vocabulary import SlaKind
 
 if TYPE_CHECKING:
     from engine.calendar import BusinessCalendar
+    from engine.policy_schema import Sla
 
 DEFAULT_MATRIX: dict[int, dict[int, int]] = {
     1: {1: 1, 2: 2, 3: 3},
@@ -34,105 +35,6 @@ DEFAULT_MATRIX: dict[int, dict[int, int]] = {
     3: {1: 3, 2: 4, 3: 5},
 }
 DEFAULT_CALENDARS: dict[str, Any] = {"24x7": {"timezone": "UTC", "hours": "always"}}
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-def _duration(value: object) -> timedelta:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return timedelta(seconds=value)
-    try:
-        return parse_duration(str(value))
-    except TypeError as error:
-        raise ValueError(str(error)) from None
-
-
-class _Lifecycle(_Strict):
-    auto_close_after: str | int | None = None
-
-    @field_validator("auto_close_after")
-    @classmethod
-    def _valid_duration(cls, value: str | int | None) -> str | int | None:
-        if value is not None:
-            _duration(value)
-        return value
-
-
-class _AppliesTo(_Strict):
-    ticket_kind: TicketKind | None = None
-    priority: list[int] | None = None
-    category: list[str] | str | None = None
-    group: list[str] | str | None = None
-
-    @field_validator("priority")
-    @classmethod
-    def _valid_priorities(cls, value: list[int] | None) -> list[int] | None:
-        for item in value or []:
-            if not 1 <= item <= 5:
-                raise ValueError(f"priority {item} is not between 1 and 5")
-        return value
-
-
-class _Sla(_Strict):
-    name: str
-    kind: SlaKind
-    applies_to: _AppliesTo = _AppliesTo()
-    target: str | int
-    calendar: str = "24x7"
-    pause_on: list[str] = []
-    warn_at: list[int] = [50, 75, 90]
-    end_of_day: bool = False
-
-    @field_validator("target")
-    @classmethod
-    def _valid_target(cls, value: str | int) -> str | int:
-        if isinstance(value, str) and parse_business_days(value) is not None:
-            return value
-        if _duration(value) <= timedelta(0):
-            raise ValueError("target must be positive")
-        return value
-
-    @field_validator("pause_on")
-    @classmethod
-    def _valid_reasons(cls, value: list[str]) -> list[str]:
-        for reason in value:
-            if reason not in set(HoldReason):
-                raise ValueError(f"unknown hold reason {reason!r} (one of {values(HoldReason)})")
-        return value
-
-    @field_validator("warn_at")
-    @classmethod
-    def _valid_thresholds(cls, value: list[int]) -> list[int]:
-        for threshold in value:
-            if not 0 < threshold < 100:
-                raise ValueError(f"warning threshold {threshold} must be between 1 and 99 percent")
-        return sorted(set(value))
-
-
-class _MajorIncidents(_Strict):
-    declarers: list[str] | None = None
-
-
-class _Document(_Strict):
-    priority_matrix: dict[int, dict[int, int]] | None = None
-    lifecycle: _Lifecycle = _Lifecycle()
-    calendars: dict[str, dict[str, Any]] = {}
-    slas: list[_Sla] = []
-    major_incidents: _MajorIncidents = _MajorIncidents()
-    limits: dict[str, int] = {}
-
-    @field_validator("limits")
-    @classmethod
-    def _valid_limits(cls, value: dict[str, int]) -> dict[str, int]:
-        for name, limit in value.items():
-            if name not in DEFAULT_LIMITS:
-                known = ", ".join(sorted(DEFAULT_LIMITS))
-                raise ValueError(f"unknown text field {name!r} (one of {known})")
-            if isinstance(limit, bool) or not 1 <= limit <= 10_000_000:
-                raise ValueError(f"{name}: a limit is 1 to 10,000,000 characters, got {limit!r}")
-        return value
 
 
 @dataclass(frozen=True)
@@ -198,9 +100,13 @@ class Policy:
     version: int = 0
     limits: dict[str, int] = field(default_factory=dict)
 
-    def text_limits(self) -> dict[str, int]:
+    @cached_property
+    def _text_limits(self) -> Mapping[str, int]:
+        return MappingProxyType({**DEFAULT_LIMITS, **self.limits})
+
+    def text_limits(self) -> Mapping[str, int]:
         """Every text field's limit: the defaults, with this policy's own on top."""
-        return {**DEFAULT_LIMITS, **self.limits}
+        return self._text_limits
 
     @property
     def digest(self) -> str:
@@ -275,7 +181,7 @@ def _check_calendars(calendars: dict[str, dict[str, Any]]) -> None:
             raise PolicyError(path, problem) from None
 
 
-def _business_days(sla: _Sla, index: int) -> BusinessDays | None:
+def _business_days(sla: Sla, index: int) -> BusinessDays | None:
     """The SLA's target in working days (None for a plain duration), checked against the
     ``end_of_day`` option. (Its calendar has working hours: calendars without are invalid.)"""
     days = parse_business_days(sla.target) if isinstance(sla.target, str) else None
@@ -291,12 +197,16 @@ def _business_days(sla: _Sla, index: int) -> BusinessDays | None:
 
 def parse_policy(raw: Mapping[str, Any] | None) -> Policy:
     """Validate a policy mapping (the parsed YAML) and return the runtime :class:`Policy`."""
+    from pydantic import ValidationError  # noqa: PLC0415 - see engine.policy_schema
+
+    from engine.policy_schema import Document, duration  # noqa: PLC0415
+
     if raw is None:
         raw = {}
     if not isinstance(raw, Mapping):
         raise PolicyError("", "a policy must be a mapping of keys such as 'slas' and 'calendars'")
     try:
-        document = _Document.model_validate(dict(raw))
+        document = Document.model_validate(dict(raw))
     except ValidationError as error:
         first = error.errors()[0]
         problem = first["msg"].removeprefix("Value error, ")  # pydantic's label for ValueError
@@ -325,7 +235,7 @@ def parse_policy(raw: Mapping[str, Any] | None) -> Policy:
                     target_seconds=(
                         business_days.count * 86_400
                         if business_days is not None
-                        else int(_duration(sla.target).total_seconds())
+                        else int(duration(sla.target).total_seconds())
                     ),
                     calendar=sla.calendar,
                     pause_on=tuple(sla.pause_on),
@@ -345,7 +255,7 @@ def parse_policy(raw: Mapping[str, Any] | None) -> Policy:
             str(i): {str(u): p for u, p in row.items()} for i, row in matrix.items()
         },
         "lifecycle": {
-            "auto_close_after": format_duration(_duration(auto_close)) if auto_close else None
+            "auto_close_after": format_duration(duration(auto_close)) if auto_close else None
         },
         "calendars": json.loads(json.dumps(calendars, default=str)),
         "slas": [
@@ -374,7 +284,7 @@ def parse_policy(raw: Mapping[str, Any] | None) -> Policy:
     return Policy(
         document=canonical,
         matrix=matrix,
-        auto_close_after=_duration(auto_close) if auto_close else None,
+        auto_close_after=duration(auto_close) if auto_close else None,
         calendars=calendars,
         slas=tuple(slas),
         declarers=(

@@ -308,6 +308,62 @@ def due_milestones(
     return sorted(found, key=lambda m: (m.instant, m.threshold is None, m.threshold or 0))
 
 
+def next_milestone(timer: SlaTimer, phases: list[Phase], calendar: Calendar) -> datetime | None:
+    """The earliest instant at which a warning or the breach of ``timer`` not recorded yet
+    falls, were the ticket to stay in its last phase for good (None: none ever would).
+
+    Nothing is due before it: :func:`due_milestones` for any instant up to it finds nothing,
+    since it computes the same instants over the same phases, cut off earlier. Milestones
+    come in time order (warnings by threshold, then the breach), so the walk stops at the
+    first one not recorded: for a ticket whose phase did not change, one calendar step per
+    timer instead of a full :func:`evaluate`.
+    """
+    if timer.canceled_at is not None:
+        return None
+    target = timer.target
+    elapsed = timedelta(0)
+    pending = [(pct, target * pct / 100) for pct in timer.terms.warn_at]
+    breach_open = timer.breach_recorded is None
+    for start, end in _open_segments(timer, phases):
+        while pending and pending[0][1] >= elapsed:
+            pct, mark = pending[0]
+            instant = calendar.add(start, mark - elapsed)
+            if end is not None and instant >= end:
+                break
+            if pct not in timer.warnings_recorded:
+                return instant
+            pending.pop(0)
+        if breach_open:
+            instant = calendar.add(start, target - elapsed) if elapsed <= target else start
+            if end is None or instant < end:
+                return instant
+        if end is None:
+            return None
+        elapsed += calendar.elapsed(start, end)
+    return None
+
+
+def _open_segments(timer: SlaTimer, phases: list[Phase]) -> list[tuple[datetime, datetime | None]]:
+    """:func:`running_segments` without an end: a timer running in the last phase runs on
+    (its last interval has no end)."""
+    segments: list[tuple[datetime, datetime | None]] = []
+    running_since: datetime | None = None
+    for phase in phases:
+        runs = timer.runs_in(phase.state, phase.hold_reason)
+        if runs and running_since is None:
+            running_since = phase.at
+        elif not runs and running_since is not None:
+            segments.append((running_since, phase.at))
+            running_since = None
+        if phase.state in _FINISHING or (timer.kind == RESPONSE and phase.state != TicketState.NEW):
+            if running_since is not None:  # pragma: no cover - a finishing phase never runs
+                segments.append((running_since, phase.at))
+            return segments
+    if running_since is not None:
+        segments.append((running_since, None))
+    return segments
+
+
 def made_sla(statuses: list[TimerStatus]) -> bool:
     """True when none of the ticket's (non-canceled) timers breached."""
     return not any(s.stage == SlaStage.BREACHED for s in statuses)

@@ -14,17 +14,27 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from engine.calendar import BusinessCalendar
 from engine.chain import Stamp
 from engine.policy import Policy, SlaDefinition
-from engine.sla import Milestone, SlaTerms, TimerStatus, due_milestones, evaluate
+from engine.sla import (
+    Milestone,
+    SlaTerms,
+    TimerStatus,
+    due_milestones,
+    evaluate,
+    next_milestone,
+)
 from engine.ticket import Ticket
 from engine.vocabulary import TicketState
 
+if TYPE_CHECKING:
+    from engine.calendar import BusinessCalendar
+
 SYSTEM_ACTOR = "system"
 
-CalendarLookup = Callable[[int, str], BusinessCalendar]
+CalendarLookup = Callable[[int, str], "BusinessCalendar"]
 PolicyLookup = Callable[[int | None], Policy]
 SystemStamp = Callable[[datetime], Stamp]
 
@@ -123,6 +133,9 @@ class SlaMonitor:
         found: list[Milestone] = []
         for timer in ticket.active_timers():
             calendar = self._calendar(timer.policy_version, timer.calendar)
+            upcoming = next_milestone(timer, ticket.phases, calendar)
+            if upcoming is None or until <= upcoming:
+                continue  # nothing of this timer is due yet (see next_milestone)
             # A timer restarted by re-targeting does not announce again a breach that an
             # earlier timer of the same SLA already recorded at the same instant.
             announced = {

@@ -34,6 +34,10 @@ class UnitOfWork:
         self._map: dict[UUID, Chained | None] = {}
         self._marks: dict[UUID, int | None] | None = None
         self.discarded = False
+        #: The log's head when this piece of work began (None: not read; a bulk unit), and
+        #: the position since which the log held only this process's own events then.
+        self.head: int | None = None
+        self.own_since: int | None = None
 
     # ------------------------------------------------------------------ identity map
 
@@ -60,6 +64,10 @@ class UnitOfWork:
     def _mark(self, aggregate_id: UUID, aggregate: Chained | None) -> None:
         if self._marks is not None and aggregate is not None:
             self._marks.setdefault(aggregate_id, len(aggregate.pending_events))
+
+    def held(self) -> list[Chained]:
+        """Every aggregate this unit of work loaded or created."""
+        return [a for a in self._map.values() if a is not None]
 
     @property
     def pending(self) -> list[Chained]:

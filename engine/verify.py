@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from uuid import UUID
@@ -163,22 +163,62 @@ def parse_checkpoint(text: str) -> tuple[int, str]:
 Noted = tuple[int, str, str]  # (position, head, where it came from)
 
 
+#: How many streams' tips the first pass keeps (the most recently seen ones): the bound on
+#: its memory. A stream that comes back after this many others were seen is checked by the
+#: second pass, in full, like a damaged one.
+TIPS = 20_000
+
+
+def _digest_of(line: dict[str, Any] | None, raw: object) -> tuple[dict[str, Any] | None, str]:
+    """The line (None when it does not have the shape of an event of any format: its hash
+    cannot be computed, or its ``hash`` or ``prev_hash`` is not text) and the recomputed
+    hash of its content (of the raw record when that cannot be computed)."""
+    if line is not None:
+        try:
+            digest = line_hash(line)
+        except (KeyError, TypeError, ValueError):
+            pass
+        else:
+            try:
+                if isinstance(line["hash"], str) and isinstance(line["prev_hash"], str):
+                    return line, digest
+            except KeyError:
+                pass
+            return None, digest
+    payload = raw if isinstance(raw, bytes) else repr(raw).encode()
+    return None, hashlib.sha256(payload).hexdigest()
+
+
 class Verifier:
     """Feed it the log in position order (:meth:`add`), then call :meth:`finish`.
 
     Memory stays flat however long the log is: the first pass keeps, per stream, only its
-    tip (the last version and hash), which is all a sound stream needs; a stream whose
-    next event does not follow its tip is marked damaged. Only when some are, a second pass
-    (:meth:`needs_detail`, :meth:`collect`) gathers those streams' events to say exactly what
-    was done to them.
+    tip (the last version and hash), which is all a sound stream needs, and only for the
+    :data:`TIPS` streams seen last; a stream whose next event does not follow its tip is
+    marked damaged (so is one that comes back after its tip was let go: its next event does
+    not follow from nothing). Only when some are, a second pass (:meth:`needs_detail`,
+    :meth:`collect`) gathers those streams' events to say exactly what was done to them.
+    The number of streams is counted from the events that start one (version 1), corrected
+    by the second pass for the streams it gathered.
 
     ``checkpoints`` are heads noted earlier, ``(position, head, source)``: the head at P is
     the log's head after its last event at or before P, so a checkpoint also holds across
     gaps in the positions and refutes a log that was cut short. The log-wide chain runs over
     the hashes the events carry, as an export's reader computes it.
+
+    ``remember_streams`` keeps every stream seen, in order (:meth:`streams`), for a caller
+    that cannot list the streams that have snapshots otherwise; it makes memory grow with
+    the number of streams.
     """
 
-    def __init__(self, checkpoint: str | None = None, checkpoints: Sequence[Noted] = ()) -> None:
+    def __init__(
+        self,
+        checkpoint: str | None = None,
+        checkpoints: Sequence[Noted] = (),
+        *,
+        remember_streams: bool = True,
+        tips: int = TIPS,
+    ) -> None:
         self.report = VerifyReport(checkpoint=checkpoint)
         noted = list(checkpoints)
         if checkpoint:
@@ -186,52 +226,69 @@ class Verifier:
             noted.append((position, digest, "--checkpoint"))
         self._pending = sorted(noted, key=lambda item: item[0])
         self._head = GENESIS
-        self._tips: dict[UUID, tuple[int, str]] = {}
-        self._damaged: set[UUID] = set()
+        self._position = 0
+        self._tips: dict[int, tuple[int, str]] = {}
+        self._max_tips = tips
+        self._starts = 0  # events at version 1
+        self._damaged: set[int] = set()
         self._streams: dict[UUID, list[_Row]] = defaultdict(list)
-        self._names: dict[UUID, str] = {}
+        self._seen: dict[int, UUID] | None = {} if remember_streams else None
+        self._names: dict[int, str] = {}
 
     @staticmethod
     def _row(position: int, version: int, line: dict[str, Any] | None, raw: object) -> _Row:
-        payload = raw if isinstance(raw, bytes) else repr(raw).encode()
-        recomputed = hashlib.sha256(payload).hexdigest()
-        if line is not None:
-            try:
-                recomputed = line_hash(line)
-                if not isinstance(line["hash"], str) or not isinstance(line["prev_hash"], str):
-                    raise TypeError("hash and prev_hash must be strings")  # noqa: TRY301
-            except (KeyError, TypeError, ValueError):
-                line = None  # not the shape of an event of any format
-        return _Row(position, version, line, recomputed)
+        line, digest = _digest_of(line, raw)
+        return _Row(position, version, line, digest)
 
     def add(
         self, position: int, stream: UUID, version: int, line: dict[str, Any] | None, raw: object
     ) -> None:
         """One stored event as its export line (None if the record could not be read)."""
-        row = self._row(position, version, line, raw)
-        if row.line is not None:
-            self._names.setdefault(stream, str(row.line["ticket"]))
-        tip = self._tips.get(stream)
-        expected = (0, GENESIS) if tip is None else tip
-        sound = row.content_ok and row.prev_hash == expected[1] and version == expected[0] + 1
-        if not sound:
-            self._damaged.add(stream)
-        carried = row.stored_hash if row.stored_hash is not None else row.digest
-        self._tips[stream] = (version, carried)
-        self._settle_checkpoints(before=position)
+        line, digest = _digest_of(line, raw)
+        key = stream.int
+        tip = self._tips.pop(key, None)
+        if tip is None:
+            expected_version, expected_hash = 0, GENESIS
+            if self._seen is not None and key not in self._seen:
+                self._seen[key] = stream
+        else:
+            expected_version, expected_hash = tip
+        if line is None:
+            carried = digest
+            self._damaged.add(key)
+        else:
+            carried = line["hash"]
+            if self._seen is not None:
+                self._names.setdefault(key, str(line["ticket"]))
+            if (
+                carried != digest
+                or line["prev_hash"] != expected_hash
+                or version != expected_version + 1
+            ):
+                self._damaged.add(key)
+        self._tips[key] = (version, carried)
+        if len(self._tips) > self._max_tips:
+            del self._tips[next(iter(self._tips))]
+        if version == 1:
+            self._starts += 1
+        if self._pending and self._pending[0][0] < position:
+            self._settle_checkpoints(before=position)
         self._head = chain_step(self._head, position, carried)
+        self._position = position
         self.report.events += 1
-        self.report.head = f"{position}:{self._head}"
 
     def needs_detail(self, stream: UUID) -> bool:
         """Whether the second pass must gather this stream's events (it is damaged)."""
-        return stream in self._damaged
+        return stream.int in self._damaged
 
     def collect(
         self, position: int, stream: UUID, version: int, line: dict[str, Any] | None, raw: object
     ) -> None:
         """Second pass: one event of a damaged stream."""
-        self._streams[stream].append(self._row(position, version, line, raw))
+        row = self._row(position, version, line, raw)
+        if row.line is not None:
+            self._names.setdefault(stream.int, str(row.line["ticket"]))
+        self._streams[stream].append(row)
 
     def _settle_checkpoints(self, before: int | None) -> None:
         """Compare the checkpoints at positions the log has passed with its head there."""
@@ -250,18 +307,23 @@ class Verifier:
                 )
 
     def streams(self) -> list[UUID]:
-        """Every stream seen so far."""
-        return list(self._tips)
+        """Every stream seen so far, in the order first seen (``remember_streams`` only)."""
+        if self._seen is None:
+            raise RuntimeError("this Verifier does not remember the streams it saw")
+        return list(self._seen.values())
 
     @property
     def damaged(self) -> bool:
         return bool(self._damaged)
 
-    def snapshot_problem(self, stream: UUID, version: int, why: str) -> None:
-        """A snapshot of ``stream`` at ``version`` that does not match its events."""
-        self._problem(
-            "snapshot", self._names.get(stream, str(stream)), None, version, f"snapshot: {why}"
-        )
+    def snapshot_problem(
+        self, stream: UUID, version: int, why: str, name: str | None = None
+    ) -> None:
+        """A snapshot of ``stream`` at ``version`` that does not match its events; ``name``:
+        its ticket (by default the ticket of its first event seen)."""
+        if name is None:
+            name = self._names.get(stream.int, str(stream))
+        self._problem("snapshot", name, None, version, f"snapshot: {why}")
 
     def _problem(
         self, kind: Verdict, ticket: str, position: int | None, version: int | None, detail: str
@@ -270,9 +332,13 @@ class Verifier:
 
     def finish(self) -> VerifyReport:
         self._settle_checkpoints(before=None)
+        gathered_starts = 0
         for stream, rows in self._streams.items():
-            self._check_stream(self._names.get(stream, str(stream)), rows)
-        self.report.streams = len(self._tips)
+            gathered_starts += sum(1 for row in rows if row.version == 1)
+            self._check_stream(self._names.get(stream.int, str(stream)), rows)
+        self.report.streams = self._starts - gathered_starts + len(self._streams)
+        if self.report.events:
+            self.report.head = f"{self._position}:{self._head}"
         self.report.problems.sort(key=lambda p: (p.position or 0, p.ticket))
         return self.report
 
@@ -414,15 +480,22 @@ def verify_log(
     snapshots: EventStore[UUID] | None = None,
     events: EventStore[UUID] | None = None,
     checkpoints: Sequence[Noted] = (),
+    snapshot_streams: Callable[[], Iterable[UUID]] | None = None,
+    tips: int = TIPS,
 ) -> VerifyReport:
     """Recompute every chain of a store from its stored records, paging through its log,
     then check every snapshot against the state its events produce.
 
     Records are read as export lines (:func:`engine.envelope.stored_line`), not as domain
     objects: a record whose class is gone, or whose shape no event has, is reported, never a
-    crash.
+    crash. ``snapshot_streams`` lists the streams that have snapshots (a query the store
+    answers at once); without it every stream seen is asked for its snapshots, and the
+    streams seen are kept in memory for that. ``tips`` bounds the streams whose tips the
+    first pass keeps (see :class:`Verifier`).
     """
-    verifier = Verifier(checkpoint, checkpoints)
+    verifier = Verifier(
+        checkpoint, checkpoints, remember_streams=snapshot_streams is None, tips=tips
+    )
     for position, stream, version, line, raw in _records(recorder, mapper, page):
         verifier.add(position, stream, version, line, raw)
     if verifier.damaged:
@@ -430,10 +503,42 @@ def verify_log(
             if verifier.needs_detail(stream):
                 verifier.collect(position, stream, version, line, raw)
     if snapshots is not None and events is not None:
-        for stream in verifier.streams():
-            for problem in check_snapshots(snapshots, events, stream):
-                verifier.snapshot_problem(stream, *problem)
+        if snapshot_streams is None:
+            for stream in verifier.streams():
+                for problem in check_snapshots(snapshots, events, stream):
+                    verifier.snapshot_problem(stream, *problem)
+        else:
+            _check_listed_snapshots(verifier, snapshots, events, snapshot_streams())
     return verifier.finish()
+
+
+def _check_listed_snapshots(
+    verifier: Verifier,
+    snapshots: EventStore[UUID],
+    events: EventStore[UUID],
+    listed: Iterable[UUID],
+) -> None:
+    """The snapshots of the listed streams that have events (as if every stream seen had
+    been asked), each reported under the ticket its first event names."""
+    named = []
+    for stream in set(listed):
+        first = next(iter(_first_records(events, stream)), None)
+        if first is not None:
+            named.append((first, stream))
+    for name, stream in sorted(named, key=lambda item: (item[0], str(item[1]))):
+        for version, why in check_snapshots(snapshots, events, stream):
+            verifier.snapshot_problem(stream, version, why, name=name)
+
+
+def _first_records(events: EventStore[UUID], stream: UUID) -> Iterator[str]:
+    """The ticket the first readable event of ``stream`` names (nothing if it has none)."""
+    for record in events.recorder.select_events(stream):
+        try:
+            state = events.mapper.transcoder.decode(record.state)
+            yield str(state["ref"])
+        except Exception:  # noqa: BLE001, S112 - an unreadable event names nothing
+            continue
+        return
 
 
 def _records(
@@ -456,9 +561,10 @@ def _records(
                 )
             except Exception:  # noqa: BLE001 - any unreadable record is tampering evidence
                 line = None
+            stream = notification.originator_id
             yield (
                 notification.id,
-                UUID(str(notification.originator_id)),
+                stream if type(stream) is UUID else UUID(str(stream)),
                 notification.originator_version,
                 line,
                 notification.state,

@@ -15,14 +15,16 @@ import binascii
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.envelope import envelope
 from engine.errors import CommandValidationError, TicketNotFoundError, UnreadableEventError
 from engine.ids import ticket_id
 from projections.rows import from_us, iso, made_sla_at, to_us
-from projections.timeline import Timeline, build_timeline
 from projections.views import ReadSide
+
+if TYPE_CHECKING:
+    from projections.timeline import Timeline
 
 _OPEN_SQL = "state IN ('in_progress', 'new', 'on_hold')"
 SORTS = {"opened": "opened_at", "priority": "priority", "ref": "ref", "updated": "valid_from"}
@@ -244,6 +246,8 @@ class Queries:
         """The post-incident timeline of ``ref`` (merged with its children if major)."""
         self._moment(as_of)
         self._check_damage(ref)
+        from projections.timeline import build_timeline  # noqa: PLC0415 - timelines only
+
         return build_timeline(self.views, ref, as_of=as_of)
 
     # ------------------------------------------------------------------ report

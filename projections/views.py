@@ -18,19 +18,21 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Protocol
 
 from eventsourcing.persistence import OperationalError, ProgrammingError
 
 from engine.application import Desk
-from engine.calendar import BusinessCalendar
 from engine.ids import ticket_id
 from engine.loading import history
-from projections.audit import AuditProjection
-from projections.feed import Item, read_items
 from projections.tables import AuditStore, TicketsStore
-from projections.tickets import TicketsProjection
-from projections.world import StoreWorld
+
+if TYPE_CHECKING:
+    from engine.calendar import BusinessCalendar
+    from projections.audit import AuditProjection
+    from projections.feed import Item
+    from projections.tickets import TicketsProjection
 
 VIEW_NAMES = ("tickets", "audit")
 #: Events per transaction when catching up or rebuilding.
@@ -86,11 +88,20 @@ class DeskViews:
         self.desk = desk
         self.tickets = tickets
         self.audit = audit
-        self.projections: dict[str, TicketsProjection | AuditProjection] = {
-            "tickets": TicketsProjection(tickets, world=StoreWorld(desk)),
-            "audit": AuditProjection(audit),
-        }
         self._ready = False
+
+    @cached_property
+    def projections(self) -> dict[str, TicketsProjection | AuditProjection]:
+        """The projections that maintain the views (built the first time events are to be
+        applied: a read of views that are up to date needs none of them)."""
+        from projections.audit import AuditProjection  # noqa: PLC0415
+        from projections.tickets import TicketsProjection  # noqa: PLC0415
+        from projections.world import StoreWorld  # noqa: PLC0415
+
+        return {
+            "tickets": TicketsProjection(self.tickets, world=StoreWorld(self.desk)),
+            "audit": AuditProjection(self.audit),
+        }
 
     @property
     def application(self) -> str:
@@ -119,17 +130,15 @@ class DeskViews:
                 if store.outdated():
                     store.drop()
                     store.create()
-                    projection = self.projections[store.view]
-                    if isinstance(projection, TicketsProjection):
-                        projection.forget()
+                    forget = getattr(self.projections[store.view], "forget", None)
+                    if forget is not None:  # the tickets projection's cache
+                        forget()
         self._ready = True
 
     def positions(self) -> dict[str, int]:
         self.ensure()
-        return {
-            name: projection.view.max_tracking_id(self.application) or 0
-            for name, projection in self.projections.items()
-        }
+        stores = {"tickets": self.tickets, "audit": self.audit}
+        return {name: stores[name].max_tracking_id(self.application) or 0 for name in VIEW_NAMES}
 
     def status(self) -> list[ViewStatus]:
         head = self.desk.recorder.max_notification_id() or 0
@@ -142,6 +151,8 @@ class DeskViews:
         start = min(positions.values())
         if start >= head:
             return 0
+        from projections.feed import read_items  # noqa: PLC0415 - only when behind
+
         done = 0
         for items in read_items(
             self.desk.recorder, self.desk.mapper, self.application, start, page=batch
@@ -168,8 +179,9 @@ class DeskViews:
             projection = self.projections[name]
             projection.view.drop()
             projection.view.create()
-            if isinstance(projection, TicketsProjection):
-                projection.forget()
+            forget = getattr(projection, "forget", None)  # the tickets projection's cache
+            if forget is not None:
+                forget()
         self._ready = True
         return self.catch_up(progress=progress)
 

@@ -13,7 +13,7 @@ from engine.application import Desk
 from engine.calendar import BusinessCalendar
 from engine.errors import UnreadableEventError
 from engine.ids import ticket_id
-from engine.loading import DECODING_ERRORS
+from engine.loading import DECODING_ERRORS, replay
 from engine.ticket import Ticket
 
 
@@ -38,7 +38,9 @@ class StoreWorld:
         if version < 1:
             return None
         try:
-            ticket: object = self.desk.repository.get(ticket_id(ref), version=version)
+            ticket: object = self.desk.repository.get(
+                ticket_id(ref), version=version, projector_func=replay
+            )
         except DECODING_ERRORS as error:
             raise UnreadableEventError(ref, None, str(error)) from None
         return ticket if isinstance(ticket, Ticket) else None

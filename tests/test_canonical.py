@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.canonical import MAX_SAFE_INTEGER, canonical_json
+from engine.canonical import _encode as _general
 
 # --- RFC 8785's examples, written down from the RFC text ---------------------------------
 
@@ -242,3 +243,18 @@ def test_without_astral_keys_output_equals_sorted_compact_json_dumps(value: Any)
     if not astral_keys(value):
         expected = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         assert expected.encode("utf-8") == canonical_json(value)
+
+
+@given(json_values)
+def test_the_fast_path_writes_what_the_general_encoder_writes(value: Any) -> None:
+    """Plain values go through json's C encoder; every value written either way is the
+    byte-for-byte output of the member-by-member encoder (or the same error)."""
+    try:
+        expected: bytes | type[Exception] = _general(value).encode("utf-8")
+    except UnicodeEncodeError:
+        expected = ValueError
+    if isinstance(expected, bytes):
+        assert expected == canonical_json(value)
+    else:
+        with pytest.raises(expected):
+            canonical_json(value)

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from engine import audit
 from engine.application import Desk
@@ -141,3 +144,33 @@ def test_chain_step_is_the_engines_global_chain_step() -> None:
     digest = "ab" * 32
     expected = hashlib.sha256(f"{GENESIS}:1:{digest}".encode()).hexdigest()
     assert expected == chain_step(GENESIS, 1, digest) == audit.chain_step(GENESIS, 1, digest)
+
+
+_text = st.none() | st.text()
+_usual_lines = st.fixed_dictionaries(
+    {
+        "format": st.just(2), "position": st.integers(1, 10**6), "ticket": _text,
+        "type": _text, "version": st.integers(1, 10**4), "occurred_at": _text,
+        "recorded_at": _text, "actor": _text, "reason": _text, "command_id": _text,
+        "command_digest": _text, "prev_hash": _text, "hash": _text, "stream_id": _text,
+        "data": st.dictionaries(
+            st.text(), st.none() | st.booleans() | st.integers(-(2**60), 2**60) | st.text(),
+            max_size=6,
+        ),
+        "source": st.none() | st.dictionaries(st.text(), st.text() | st.floats(), max_size=3),
+    }
+)  # fmt: skip
+
+
+@given(_usual_lines)
+def test_format_2_lines_of_the_usual_shape_hash_as_the_definition_says(line: Any) -> None:
+    """Lines shaped as DeskLedger writes them are encoded member by member; the hash (or the
+    ValueError) is the definition's: SHA-256 of JCS of the line minus the three keys."""
+    content = {k: v for k, v in line.items() if k not in {"hash", "position", "version"}}
+    try:
+        expected = hashlib.sha256(canonical_json(content)).hexdigest()
+    except ValueError as error:
+        with pytest.raises(ValueError, match=re.escape(str(error))):
+            line_hash(line)
+        return
+    assert expected == line_hash(line)

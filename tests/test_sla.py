@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from adapters.bootstrap import open_desk
 from engine.application import Desk
@@ -14,6 +16,8 @@ from engine.clock import FixedClock, SimulatedClock
 from engine.envelope import envelope
 from engine.errors import PolicyError
 from engine.policy import parse_policy
+from engine.sla import Phase, SlaTerms, SlaTimer, due_milestones, next_milestone
+from engine.vocabulary import SlaKind
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)  # a Monday
 H = timedelta(hours=1)
@@ -349,3 +353,56 @@ def test_pinned_holiday_dates_win_over_the_package_inside_their_years() -> None:
     assert calendar.elapsed(may_day, may_day + 8 * H) == 8 * H
     next_may_day = datetime(2027, 4, 30, 9, tzinfo=UTC) + timedelta(days=1)  # 2027-05-01, Sat
     assert calendar.is_holiday(next_may_day.date())  # outside the pinned years: the package
+
+
+# ---------------------------------------------------------------------- next milestone
+
+_OFFICE = BusinessCalendar.from_mapping(POLICY["calendars"]["office"], name="office")
+_ALWAYS = BusinessCalendar.from_mapping({"timezone": "UTC", "hours": "always"}, name="24x7")
+_STATES = st.sampled_from(
+    [("in_progress", None), ("on_hold", "awaiting_caller"), ("on_hold", "awaiting_vendor"),
+     ("resolved", None), ("in_progress", None), ("closed", None), ("canceled", None)]
+)  # fmt: skip
+
+
+@st.composite
+def _timed_tickets(draw: st.DrawFn) -> tuple[SlaTimer, list[Phase], BusinessCalendar]:
+    """A timer, the phases of a ticket and a calendar; some milestones already recorded."""
+    phases = [Phase(T0, "new")]
+    for minutes, (state, reason) in draw(
+        st.lists(st.tuples(st.integers(1, 3000), _STATES), max_size=6)
+    ):
+        phases.append(Phase(phases[-1].at + timedelta(minutes=minutes), state, reason))
+        if state in {"closed", "canceled"}:
+            break
+    terms = SlaTerms(
+        name="S",
+        kind=draw(st.sampled_from([SlaKind.RESPONSE, SlaKind.RESOLUTION])),
+        target_seconds=draw(st.integers(60, 5 * 86_400)),
+        calendar="c",
+        pause_on=("awaiting_caller",),
+        warn_at=tuple(sorted(draw(st.sets(st.integers(1, 99), max_size=3)))),
+    )
+    timer = SlaTimer(terms=terms, policy_version=1, started_at=T0)
+    timer.warnings_recorded = sorted(draw(st.sets(st.sampled_from(terms.warn_at or (1,)))))
+    if draw(st.booleans()):
+        timer.breach_recorded = T0
+    return timer, phases, draw(st.sampled_from([_OFFICE, _ALWAYS]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(_timed_tickets(), st.integers(0, 20 * 86_400))
+def test_nothing_is_due_before_the_next_milestone(
+    timed: tuple[SlaTimer, list[Phase], BusinessCalendar], seconds: int
+) -> None:
+    """Catching up may skip a timer until its next milestone: up to that instant
+    due_milestones finds nothing; just after it, the milestone is due (unless the ticket
+    was canceled or closed, which ends every timer)."""
+    timer, phases, calendar = timed
+    upcoming = next_milestone(timer, phases, calendar)
+    until = T0 + timedelta(seconds=seconds)
+    if upcoming is None or until <= upcoming:
+        assert not due_milestones(timer, phases, calendar, until)
+    if upcoming is not None and phases[-1].state not in {"closed", "canceled"}:
+        later = max(until, upcoming + timedelta(microseconds=1))
+        assert upcoming == due_milestones(timer, phases, calendar, later)[0].instant

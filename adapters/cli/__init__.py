@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -26,7 +25,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _check_encoding(arguments)
         from adapters.cli.parser import build_parser  # noqa: PLC0415
 
-        args = build_parser().parse_args(arguments)
+        args = build_parser(arguments).parse_args(arguments)
         wants_json = bool(getattr(args, "json", False))
         return _run(args)
     except BrokenPipeError:
@@ -55,6 +54,8 @@ def _run(args: Any) -> int:
 
 
 def _failed(error: Exception, as_json: bool) -> int:
+    import sqlite3  # noqa: PLC0415 - only to recognise its errors
+
     from eventsourcing.persistence import PersistenceError  # noqa: PLC0415
 
     from engine.errors import DeskLedgerError  # noqa: PLC0415
@@ -64,9 +65,9 @@ def _failed(error: Exception, as_json: bool) -> int:
     if isinstance(error, PersistenceError | sqlite3.Error):
         return errors.report(error, as_json=as_json, code=EXIT_UNAVAILABLE)
     # A bug of ours: still one line and an exit code, with the details in the log.
-    import structlog  # noqa: PLC0415
+    from adapters.logging import get_logger  # noqa: PLC0415
 
-    structlog.get_logger("deskledger.cli").debug("cli.internal_error", exc_info=error)
+    get_logger("deskledger.cli").debug("cli.internal_error", exc_info=error)
     internal = RuntimeError(f"internal error ({type(error).__name__}: {error}); please report it")
     return errors.report(internal, as_json=as_json, code=1)
 

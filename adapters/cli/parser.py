@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from adapters.cli.errors import UsageError
@@ -47,8 +48,17 @@ def _command(sub: Any, name: str, summary: str, description: str, common: Parser
     return parser
 
 
-def build_parser() -> Parser:
+def build_parser(arguments: Sequence[str] | None = None) -> Parser:
+    """The parser of the command line. Given the ``arguments`` it is to parse, only the
+    subcommand they name gets its parser and options (building all 36 subcommands' parsers
+    costs more than many commands take to run); for ``--help``, no subcommand or an unknown
+    one, every subcommand is built, in the order ``--help`` lists them."""
     from adapters.cli import tickets  # noqa: PLC0415
+
+    named = _subcommand(arguments) if arguments is not None else None
+
+    def wants(name: str) -> bool:
+        return named is None or named == name
 
     common = Parser(add_help=False)
     json_help = "print JSON instead of text (errors too: one JSON object on stderr)"
@@ -72,8 +82,14 @@ def build_parser() -> Parser:
         dest="command", required=True, metavar="COMMAND", parser_class=Parser
     )
 
-    tickets.add_parsers(sub, common)
+    tickets.add_parsers(sub, common, wants)
+    for name, add in SUBCOMMANDS.items():
+        if wants(name):
+            add(sub, common)
+    return parser
 
+
+def _show_parser(sub: Any, common: Parser) -> None:
     show = _command(
         sub, "show", "one ticket's current (or as-of) state",
         "Prints the ticket's fields (the JSON names of --json) and says when no SLA applied; "
@@ -84,6 +100,8 @@ def build_parser() -> Parser:
     _read_options(show)
     show.set_defaults(handler="adapters.cli.reads:show")
 
+
+def _tickets_parser(sub: Any, common: Parser) -> None:
     listing = _command(
         sub, "tickets", "tickets, filtered, sorted and paged",
         "Every criterion given must hold; values compare exactly (case-sensitive). Without "
@@ -123,6 +141,8 @@ def build_parser() -> Parser:
     _read_options(listing)
     listing.set_defaults(handler="adapters.cli.reads:tickets")
 
+
+def _queue_parser(sub: Any, common: Parser) -> None:
     queue = _command(
         sub, "queue", "open work in order: priority, SLA due time, age",
         "The tickets in new, in_progress or on_hold, by priority, then the earliest due time "
@@ -136,6 +156,8 @@ def build_parser() -> Parser:
     _read_options(queue)
     queue.set_defaults(handler="adapters.cli.reads:queue")
 
+
+def _report_parser(sub: Any, common: Parser) -> None:
     report = _command(
         sub, "report", "desk metrics: volume, backlog, SLA, MTTA, MTTR, FCR",
         "The desk report over the period [--from, --to) from the events that occurred by "
@@ -155,6 +177,8 @@ def build_parser() -> Parser:
     _read_options(report)
     report.set_defaults(handler="adapters.cli.report:run")
 
+
+def _timeline_parser(sub: Any, common: Parser) -> None:
     timeline = _command(
         sub, "timeline", "post-incident timeline of a ticket (a major incident with its children)",
         "Every event in time order with its actor, and the key intervals (time to respond, on "
@@ -171,6 +195,8 @@ def build_parser() -> Parser:
     _read_options(timeline)
     timeline.set_defaults(handler="adapters.cli.reads:timeline")
 
+
+def _rebuild_parser(sub: Any, common: Parser) -> None:
     rebuild = _command(
         sub, "rebuild", "drop the views (or one) and rebuild them from the log",
         "The views are derived data: rebuilding gives the same rows. Prints progress.",
@@ -184,6 +210,8 @@ def build_parser() -> Parser:
     )
     rebuild.set_defaults(handler="adapters.cli.views:rebuild")
 
+
+def _projections_parser(sub: Any, common: Parser) -> None:
     projections = _command(
         sub, "projections", "the views: their position and lag, or follow the log",
         "Read commands catch the views up by themselves; run keeps them current in the "
@@ -197,6 +225,8 @@ def build_parser() -> Parser:
     )
     projections.set_defaults(handler="adapters.cli.views:projections")
 
+
+def _sla_parser(sub: Any, common: Parser) -> None:
     sla = _command(
         sub, "sla", "SLA timers of one ticket or all; --what-if POLICY",
         "Each timer's stage, business time elapsed, target, due and breach instants, run on to "
@@ -224,6 +254,8 @@ def build_parser() -> Parser:
     )
     sla.set_defaults(handler="adapters.cli.reads:sla")
 
+
+def _audit_parser(sub: Any, common: Parser) -> None:
     audit = _command(
         sub, "audit", "a ticket's history, event by event",
         "Every event with its position, version, time, actor, data and hashes (--json: the "
@@ -234,6 +266,8 @@ def build_parser() -> Parser:
     _read_options(audit)
     audit.set_defaults(handler="adapters.cli.reads:audit")
 
+
+def _export_parser(sub: Any, common: Parser) -> None:
     export = _command(
         sub, "export", "the whole log as JSON Lines",
         "One envelope per line in position order, as docs/hash-format.md defines it; "
@@ -244,6 +278,8 @@ def build_parser() -> Parser:
     _read_options(export)
     export.set_defaults(handler="adapters.cli.reads:export")
 
+
+def _verify_parser(sub: Any, common: Parser) -> None:
     verify = _command(
         sub, "verify", "check every hash chain, snapshot and checkpoint; exit 1 on any problem",
         "Recomputes each event's hash and each ticket's chain, names every altered, missing, "
@@ -267,6 +303,8 @@ def build_parser() -> Parser:
     verify.add_argument("--nats-url", help=NATS_HELP)
     verify.set_defaults(handler="adapters.cli.evidence:verify")
 
+
+def _keygen_parser(sub: Any, common: Parser) -> None:
     keygen = _command(
         sub, "keygen", "make an Ed25519 key pair to sign checkpoints",
         "Writes the secret key and the public key to give to auditors.",
@@ -277,6 +315,8 @@ def build_parser() -> Parser:
     )
     keygen.set_defaults(handler="adapters.cli.evidence:keygen")
 
+
+def _checkpoint_parser(sub: Any, common: Parser) -> None:
     checkpoint = _command(
         sub, "checkpoint", "state (and sign) the log's position and chain head for an auditor",
         "Prints one checkpoint statement (JSON); keep it out of the operator's reach.",
@@ -286,6 +326,8 @@ def build_parser() -> Parser:
     checkpoint.add_argument("--out", metavar="FILE", help="append the statement to this file")
     checkpoint.set_defaults(handler="adapters.cli.evidence:checkpoint")
 
+
+def _advance_parser(sub: Any, common: Parser) -> None:
     advance = _command(
         sub, "advance", "clock tick: record SLA milestones and auto-closes due up to T",
         "Safe to repeat: what is already recorded is not recorded again. Run it from a timer "
@@ -295,6 +337,8 @@ def build_parser() -> Parser:
     advance.add_argument("--to", required=True, metavar="T", help=f"the instant ({INSTANT})")
     advance.set_defaults(handler="adapters.cli.reads:advance")
 
+
+def _init_parser(sub: Any, common: Parser) -> None:
     init = sub.add_parser(
         "init",
         help="create the store's schema, tables and views now (run once as their owner)",
@@ -306,6 +350,8 @@ def build_parser() -> Parser:
     )
     init.set_defaults(handler="adapters.cli.admin:init")
 
+
+def _policy_parser(sub: Any, common: Parser) -> None:
     policy = _command(
         sub, "policy", "validate or install an SLA policy",
         "A policy is YAML (docs/policy.md); an invalid one is rejected with the path of the "
@@ -322,6 +368,8 @@ def build_parser() -> Parser:
     policy.add_argument("--as", dest="actor", help="who installs it (default: policy-admin)")
     policy.set_defaults(handler="adapters.cli.admin:policy")
 
+
+def _demo_parser(sub: Any, common: Parser) -> None:
     demo = _command(
         sub, "demo", "the main job on embedded defaults",
         "A fresh SQLite store and an embedded NATS server; the bundled scenarios play while the "
@@ -333,6 +381,8 @@ def build_parser() -> Parser:
     demo.add_argument("--nats-url", help=NATS_HELP)
     demo.set_defaults(handler="adapters.cli.admin:demo")
 
+
+def _relay_parser(sub: Any, common: Parser) -> None:
     relay = _command(
         sub, "relay", "publish the log to NATS JetStream",
         "Publishes every event in position order to deskledger.ticket.<ref>.<EventType>, "
@@ -350,6 +400,8 @@ def build_parser() -> Parser:
     )
     relay.set_defaults(handler="adapters.cli.admin:relay")
 
+
+def _import_parser(sub: Any, common: Parser) -> None:
     importer = _command(
         sub, "import", "import history from another tool",
         "Replays the export through the engine's own commands, all or nothing; re-importing "
@@ -373,6 +425,8 @@ def build_parser() -> Parser:
     )
     importer.set_defaults(handler="adapters.cli.importing:run")
 
+
+def _scenario_parser(sub: Any, common: Parser) -> None:
     scenario = _command(
         sub, "scenario", "run scenario files and check expectations",
         "Each file runs on a fresh in-memory store (on --store only when it is given); exit 1 "
@@ -382,4 +436,48 @@ def build_parser() -> Parser:
     scenario.add_argument("action", choices=["run"], help="run: play the steps, check `expect`")
     scenario.add_argument("files", nargs="+", metavar="FILE", help="scenario YAML files")
     scenario.set_defaults(handler="adapters.cli.admin:scenario")
-    return parser
+
+
+#: Every subcommand besides the ticket commands (:mod:`adapters.cli.command_table`), in the
+#: order ``--help`` lists them, with what adds its parser.
+SUBCOMMANDS: dict[str, Callable[[Any, Parser], None]] = {
+    "show": _show_parser,
+    "tickets": _tickets_parser,
+    "queue": _queue_parser,
+    "report": _report_parser,
+    "timeline": _timeline_parser,
+    "rebuild": _rebuild_parser,
+    "projections": _projections_parser,
+    "sla": _sla_parser,
+    "audit": _audit_parser,
+    "export": _export_parser,
+    "verify": _verify_parser,
+    "keygen": _keygen_parser,
+    "checkpoint": _checkpoint_parser,
+    "advance": _advance_parser,
+    "init": _init_parser,
+    "policy": _policy_parser,
+    "demo": _demo_parser,
+    "relay": _relay_parser,
+    "import": _import_parser,
+    "scenario": _scenario_parser,
+}
+#: Options of the top-level parser that take a value (see :func:`_subcommand`).
+_VALUED = frozenset({"--store", "--log-level"})
+
+
+def _subcommand(arguments: Sequence[str]) -> str | None:
+    """The subcommand ``arguments`` name, if they name a known one first (else None)."""
+    from adapters.cli.command_table import COMMANDS  # noqa: PLC0415
+
+    index = 0
+    while index < len(arguments):
+        argument = arguments[index]
+        if argument in _VALUED:
+            index += 2
+        elif argument.startswith("-"):
+            index += 1
+        else:
+            ticket_command = "_" not in argument and argument.replace("-", "_") in COMMANDS
+            return argument if ticket_command or argument in SUBCOMMANDS else None
+    return None

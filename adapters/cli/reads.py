@@ -28,6 +28,8 @@ TICKET_COLUMNS = (
     ("opened_at", "opened_at"),
     ("title", "title"),
 )
+#: Lines ``export`` writes at a time.
+EXPORT_BATCH = 1000
 QUEUE_COLUMNS = (
     ("ref", "ref"),
     ("priority", "P"),
@@ -79,7 +81,7 @@ def show(args: argparse.Namespace, settings: Settings) -> int:
     rows = [(key, _cell(value)) for key, value in ticket.items() if key != "sla_applied"]
     if not ticket["sla_applied"]:
         rows.append(("SLA", f"no SLA applied (policy version {ticket['policy_version']})"))
-    render.show(render.pairs(_title(args.ref, as_of), rows))
+    render.show_pairs(_title(args.ref, as_of), rows)
     if comparison is not None:
         show_comparison(comparison)
     return EXIT_OK
@@ -385,12 +387,24 @@ def export(args: argparse.Namespace, settings: Settings) -> int:
     else:
         target = sys.stdout
     count = 0
+    batch: list[str] = []
     try:
-        for line in export_lines(desk.recorder, desk.mapper):
-            if limit is not None and datetime.fromisoformat(line["occurred_at"]) > limit:
-                continue
-            target.write(render.json_line(line))
-            count += 1
+        try:
+            for line in export_lines(desk.recorder, desk.mapper):
+                if limit is not None and datetime.fromisoformat(line["occurred_at"]) > limit:
+                    continue
+                batch.append(render.json_line(line))
+                if len(batch) == EXPORT_BATCH:
+                    target.write("".join(batch))
+                    count += len(batch)
+                    batch.clear()
+        except BrokenPipeError:
+            raise
+        except BaseException:
+            target.write("".join(batch))  # the lines before an unreadable record, as before
+            raise
+        target.write("".join(batch))
+        count += len(batch)
     finally:
         if target is not sys.stdout:
             target.close()
@@ -401,15 +415,14 @@ def export(args: argparse.Namespace, settings: Settings) -> int:
 
 def advance(args: argparse.Namespace, settings: Settings) -> int:
     """Clock tick on the tickets the views say have something due (not on every ticket)."""
-    import structlog  # noqa: PLC0415
-
     from adapters.bootstrap import open_read_side  # noqa: PLC0415
     from adapters.cli.args import instant  # noqa: PLC0415
+    from adapters.logging import get_logger  # noqa: PLC0415
 
     until = instant(args.to, "--to")
     desk, queries = open_read_side(settings)
     results = desk.advance(until, refs=queries.due_refs(until))
-    log = structlog.get_logger("deskledger.cli")
+    log = get_logger("deskledger.cli")
     for result in results:
         log.info(
             "advance.recorded", ticket=result.ref, positions=result.positions, events=result.events

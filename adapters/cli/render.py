@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sys
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from rich.text import Text
 
 _VISIBLE_WHITESPACE = {"\n", "\t"}
+#: The width of the plain console (stdout not a terminal): see :func:`stdout`.
+PLAIN_WIDTH = 140
 
 
 def safe(value: object) -> str:
@@ -58,7 +60,7 @@ def stdout() -> Console:
         emoji=False,
         highlight=False,
         soft_wrap=False,
-        width=140 if plain else None,
+        width=PLAIN_WIDTH if plain else None,
         no_color=plain,
     )
 
@@ -92,6 +94,44 @@ def pairs(title: object, items: Iterable[tuple[str, object]]) -> Table:
     return result
 
 
+def show_pairs(title: object, items: Iterable[tuple[str, object]]) -> None:
+    """:func:`pairs` on stdout. When stdout is not a terminal and every cell is plain ASCII
+    that fits on its line, the table is written directly, as rich writes it (tested against
+    rich): ``show`` and scripts then need not import rich at all."""
+    rows = list(items)
+    if not sys.stdout.isatty():
+        written = plain_pairs(title, rows)
+        if written is not None:
+            sys.stdout.write(written)
+            return
+    show(pairs(title, rows))
+
+
+def plain_pairs(title: object, items: Sequence[tuple[str, object]]) -> str | None:
+    """The text rich prints for ``pairs(title, items)`` on the plain console, when the
+    layout is the simple one (no cell wraps, every character one column wide); else None."""
+    heading = safe(title)
+    cells = [(safe(key), safe("" if value is None else value)) for key, value in items]
+    if not cells or not _one_column_each(heading) or heading == "":
+        return None
+    if not all(_one_column_each(key) and _one_column_each(value) for key, value in cells):
+        return None
+    keys = max(len(key) for key, _ in cells)
+    values = max(len(value) for _, value in cells)
+    width = keys + values + 7  # "| " + key + " | " + value + " |"
+    if width > PLAIN_WIDTH or len(heading) > width:
+        return None
+    rule = "+" + "-" * (width - 2) + "+"
+    body = [f"| {key.ljust(keys)} | {value.ljust(values)} |" for key, value in cells]
+    return "\n".join([heading.ljust(width), rule, *body, rule, ""])
+
+
+def _one_column_each(text: str) -> bool:
+    """Printable ASCII only (each character one column wide), without leading or trailing
+    spaces (which rich's layout may treat differently)."""
+    return text.isascii() and text.isprintable() and text == text.strip()
+
+
 def line(message: object, style: str = "") -> None:
     """One line of literal text on stdout (never wrapped: scripts read it whole)."""
     stdout().print(text(message, style), soft_wrap=True)
@@ -110,9 +150,21 @@ def emit_json_line(data: Any) -> None:
     sys.stdout.write(json.dumps(data, default=str, ensure_ascii=False) + "\n")
 
 
+@cache
+def _compact_json() -> Callable[[Any], str]:
+    """json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str), with json's
+    C encoder built once (json.dumps builds an encoder on every call: a third of the cost of
+    an export line)."""
+    make = getattr(json.encoder, "c_make_encoder", None)  # not in the typing stubs
+    if make is None:  # pragma: no cover - CPython has it
+        return json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
+    encoder = make(None, str, json.encoder.encode_basestring, None, ":", ",", False, False, True)
+    return lambda data: "".join(encoder(data, 0))
+
+
 def json_line(data: Any) -> str:
     """``data`` as one compact JSON line (newline included)."""
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str) + "\n"
+    return _compact_json()(data) + "\n"
 
 
 def _box() -> Any:

@@ -1,18 +1,23 @@
 """The ticket commands (``open``, ``assign``, ``hold``...): one subcommand per engine command.
 
-Options come from the command models (:mod:`engine.commands`): each field is an option whose
-help is the field's description, listing the valid values. A list field is an option given
-once per item (``--lesson A --lesson B``); a field that may be cleared has a ``--no-FIELD``.
-A review's ``--action`` is ``TEXT`` or ``TEXT | owner=NAME | due=YYYY-MM-DD | link=REF``.
+Options come from the command models (:mod:`engine.commands`), through the table generated
+from them (:mod:`adapters.cli.command_table`, written by ``tools/cli_options.py``): each field
+is an option whose help is the field's description, listing the valid values. Reading the
+table instead of the models keeps pydantic out of ``deskledger --help``. A list field is an
+option given once per item (``--lesson A --lesson B``); a field that may be cleared has a
+``--no-FIELD``. A review's ``--action`` is ``TEXT`` or
+``TEXT | owner=NAME | due=YYYY-MM-DD | link=REF``.
 """
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import Any
 
 from adapters.cli import render
 from adapters.cli.args import optional_instant
+from adapters.cli.command_table import COMMANDS
 from adapters.cli.errors import EXIT_OK, UsageError
 from adapters.settings import Settings
 
@@ -41,14 +46,15 @@ LIST_OPTIONS = {
 ACTION_KEYS = ("owner", "due", "link")
 
 
-def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
-    """A subcommand per engine command, with an option per field."""
-    from engine import commands as cmd  # noqa: PLC0415
-
-    for name, model in cmd.COMMANDS.items():
-        doc = " ".join((model.__doc__ or name).split())
+def add_parsers(
+    sub: Any, common: argparse.ArgumentParser, wants: Callable[[str], bool] = lambda _: True
+) -> None:
+    """A subcommand per engine command (those ``wants`` names), with an option per field."""
+    for name, (summary, doc, fields) in COMMANDS.items():
+        if not wants(name.replace("_", "-")):
+            continue
         parser = sub.add_parser(
-            name.replace("_", "-"), help=doc.split(". ")[0], description=doc, parents=[common]
+            name.replace("_", "-"), help=summary, description=doc, parents=[common]
         )
         parser.add_argument(
             "ref",
@@ -56,11 +62,10 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
             if name == "link_child"
             else "the ticket's ref, e.g. INC0001234",
         )
-        for field_name, info in model.model_fields.items():
+        for field_name, kind, _, _, description in fields:
             if field_name == "ref":
                 continue
             option = "--" + field_name.replace("_", "-")
-            description = info.description or field_name
             if field_name in LIST_OPTIONS:
                 parser.add_argument(
                     LIST_OPTIONS[field_name],
@@ -70,7 +75,7 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
                     metavar="VALUE",
                     help=description,
                 )
-            elif info.annotation is bool:
+            elif kind == "flag":
                 parser.add_argument(
                     option, dest=field_name, action="store_true", default=None, help=description
                 )
@@ -114,11 +119,9 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Run one ticket command and print what it recorded."""
     from adapters.bootstrap import open_desk  # noqa: PLC0415
-    from engine import commands as cmd  # noqa: PLC0415
 
-    model = cmd.COMMANDS[args.command_name]
     fields: dict[str, Any] = {"ref": args.ref}
-    for field_name in model.model_fields:
+    for field_name, *_ in COMMANDS[args.command_name][2]:
         value = getattr(args, field_name, None)
         if field_name != "ref" and value is not None:
             fields[field_name] = value

@@ -21,17 +21,17 @@ from typing import NamedTuple
 import nats
 import nats.errors
 import nats.js.errors
-import structlog
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
+from adapters.logging import get_logger
 from adapters.nats.checkpoint import Checkpoint
 from adapters.nats.errors import NatsUnavailableError, RelayStreamError
 from adapters.nats.subjects import CHECKPOINT_SUBJECTS, DEFAULT_STREAM, checkpoint_subject
 from adapters.nats.urls import server_list
 
-log = structlog.get_logger("deskledger.anchors")
+log = get_logger("deskledger.anchors")
 
 
 class AnchoredHead(NamedTuple):

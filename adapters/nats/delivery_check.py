@@ -18,13 +18,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-import structlog
-
+from adapters.logging import get_logger
 from adapters.nats.replica import DEFAULT_DURABLE, Replica
 from adapters.nats.subjects import DEFAULT_STREAM
 from engine.application import Desk
 
-log = structlog.get_logger("deskledger.subscriber")
+log = get_logger("deskledger.subscriber")
 
 
 @dataclass(frozen=True)

@@ -42,11 +42,11 @@ from datetime import UTC, datetime
 
 import nats
 import nats.errors
-import structlog
 from eventsourcing.persistence import PersistenceError
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 
+from adapters.logging import get_logger
 from adapters.nats.acks import AckLedger, Expected
 from adapters.nats.checkpoint import Checkpoint
 from adapters.nats.codec import (
@@ -80,7 +80,7 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 )
 RETRYABLE_ERRORS: tuple[type[BaseException], ...] = (*TRANSIENT_ERRORS, RelayInterruptedError)
 
-log = structlog.get_logger("deskledger.relay")
+log = get_logger("deskledger.relay")
 
 #: The sequence header at its longest, for checking a message's size before it has one.
 _LONGEST_SEQUENCE_HEADER = {HEADER_EXPECTED_LAST_SEQUENCE: str(2**64 - 1)}

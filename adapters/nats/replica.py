@@ -56,11 +56,11 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 
 import nats.errors
-import structlog
 from eventsourcing.persistence import Tracking
 from eventsourcing.sqlite import SQLiteDatastore
 
 from adapters.clock import SystemClock
+from adapters.logging import get_logger
 from adapters.nats.replica_log import (
     DECODING_ERRORS,
     Mark,
@@ -83,7 +83,7 @@ from projections.queries import Queries
 from projections.sqlite import SQLiteAuditView, SQLiteTicketsView
 from projections.tickets import TicketsProjection
 
-log = structlog.get_logger("deskledger.replica")
+log = get_logger("deskledger.replica")
 
 DEFAULT_DURABLE = "deskledger-replica"
 #: The application name the views track positions under (the log of a DeskLedger store).

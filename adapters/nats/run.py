@@ -15,14 +15,13 @@ import signal
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import structlog
-
+from adapters.logging import get_logger
 from adapters.nats.relay import Relay
 from adapters.nats.subjects import DEFAULT_STREAM
 from adapters.nats.urls import validate_nats_url
 from engine.application import Desk
 
-log = structlog.get_logger("deskledger.relay")
+log = get_logger("deskledger.relay")
 
 #: How long ``relay_once`` keeps retrying an unreachable NATS before giving up.
 GIVE_UP_AFTER = 30.0

@@ -33,15 +33,15 @@ from typing import Self
 
 import nats
 import nats.errors
-import structlog
 
+from adapters.logging import get_logger
 from adapters.nats.errors import NatsUnavailableError
 from adapters.nats.urls import server_list
 
 BINARY_VARIABLE = "DESKLEDGER_NATS_SERVER"
 HOST = "127.0.0.1"
 
-log = structlog.get_logger("deskledger.nats_server")
+log = get_logger("deskledger.nats_server")
 
 
 def find_binary(override: str | None = None) -> str:

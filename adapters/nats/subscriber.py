@@ -49,12 +49,12 @@ from typing import Any, Self
 import nats
 import nats.errors
 import nats.js.errors
-import structlog
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, RawStreamMsg
 
+from adapters.logging import get_logger
 from adapters.nats.codec import decode
 from adapters.nats.errors import NatsUnavailableError, SubscriberConfigError
 from adapters.nats.subjects import (
@@ -68,7 +68,7 @@ from adapters.nats.subjects import (
 from adapters.nats.urls import server_list
 from engine.envelope import Envelope
 
-log = structlog.get_logger("deskledger.subscriber")
+log = get_logger("deskledger.subscriber")
 
 Handler = Callable[[Envelope], Awaitable[object] | object]
 

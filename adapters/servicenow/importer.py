@@ -48,9 +48,9 @@ from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
-import structlog
 import yaml
 
+from adapters.logging import get_logger
 from adapters.servicenow.planner import (
     FALLBACK_ACTOR,
     SOURCE_SYSTEM,
@@ -65,7 +65,7 @@ from engine.errors import DeskLedgerError
 from engine.policy import Policy, parse_policy
 from engine.unit_of_work import UnitOfWork
 
-log = structlog.get_logger("deskledger.servicenow")
+log = get_logger("deskledger.servicenow")
 
 IMPORT_ACTOR = "servicenow-import"
 Progress = Callable[[int, int], None]
