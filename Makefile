@@ -10,12 +10,16 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# Byte-compiled once at install, so that no command pays for compiling (the CLI's start-up
+# budget), even where PYTHONDONTWRITEBYTECODE keeps Python from caching it later.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m compileall -q engine projections adapters > /dev/null
 	@touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m compileall -q engine projections adapters > /dev/null
 	@touch $@ $(VENV)/.installed
 
 demo: $(VENV)/.installed
