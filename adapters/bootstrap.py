@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 from uuid import UUID
 
@@ -12,6 +14,7 @@ from adapters.logging import get_logger
 from adapters.settings import Settings
 from adapters.stores import (
     StoreUnavailableError,
+    StoreURLError,
     prepared_store,
     redacted,
     snapshot_lister,
@@ -19,6 +22,7 @@ from adapters.stores import (
 )
 from engine.application import Desk
 from engine.clock import Clock
+from engine.errors import DeskLedgerError
 
 if TYPE_CHECKING:
     from projections.queries import Queries
@@ -42,10 +46,53 @@ def open_desk(
         with prepared_store(url, env, Desk.name) as ready:
             desk = Desk(ready, clock=clock or system, wall_clock=wall_clock or system)
     except PersistenceError as error:
+        raise _unavailable(url, env, error) from error
+    except sqlite3.OperationalError as error:  # raised as is while the first connection opens
         raise StoreUnavailableError(f"store {redacted(url)!r} is unavailable: {error}") from error
+    except sqlite3.DatabaseError as error:  # a SQLite header with something else behind it
+        raise StoreURLError(
+            f"store {redacted(url)!r}: not a usable SQLite database ({error})"
+        ) from error
     desk.on_snapshot_ignored = _log_ignored_snapshot
     desk.snapshot_streams = snapshot_lister(desk.snapshots)
     return desk
+
+
+#: PostgreSQL's SQLSTATE for a schema that does not exist.
+INVALID_SCHEMA_NAME = "3F000"
+
+
+def _unavailable(url: str, env: Mapping[str, str], error: PersistenceError) -> DeskLedgerError:
+    """The error for a store that could not be opened, with the server's own reason."""
+    if getattr(error.__cause__, "sqlstate", None) == INVALID_SCHEMA_NAME:
+        schema = env.get("POSTGRES_SCHEMA", "public")
+        return StoreURLError(
+            f"store {redacted(url)!r}: schema {schema!r} does not exist in database "
+            f"{env.get('POSTGRES_DBNAME')!r}; create it (CREATE SCHEMA) or fix ?schema="
+        )
+    reason = str(error)
+    if env.get("PERSISTENCE_MODULE") == "eventsourcing.postgres":
+        reason = _postgres_refusal(env) or reason
+    return StoreUnavailableError(f"store {redacted(url)!r} is unavailable: {reason}")
+
+
+def _postgres_refusal(env: Mapping[str, str]) -> str | None:
+    """Why the server refuses us (a wrong database, user or password): the connection pool
+    only says that it timed out, so ask once more without it."""
+    import psycopg  # noqa: PLC0415 - only PostgreSQL stores need it, and only here
+
+    try:
+        psycopg.connect(
+            dbname=env["POSTGRES_DBNAME"],
+            host=env["POSTGRES_HOST"],
+            port=env["POSTGRES_PORT"],
+            user=env["POSTGRES_USER"],
+            password=env["POSTGRES_PASSWORD"],
+            connect_timeout=int(env.get("POSTGRES_CONNECT_TIMEOUT", "5")),
+        ).close()
+    except psycopg.Error as error:
+        return " ".join(str(error).split())
+    return None
 
 
 def _log_ignored_snapshot(stream: UUID, version: int, why: str) -> None:

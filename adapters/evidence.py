@@ -70,26 +70,32 @@ def keygen(prefix: Path) -> str:
     from cryptography.hazmat.primitives import serialization  # noqa: PLC0415
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: PLC0415
 
-    private, public = prefix.with_suffix(".key"), prefix.with_suffix(".pub")
-    for path in (private, public):
-        if path.exists():
-            raise EvidenceError(f"{path}: already exists; choose another --out or move it away")
-        if not path.parent.is_dir():
-            raise EvidenceError(f"{path}: directory {path.parent} does not exist")
+    try:
+        private, public = prefix.with_suffix(".key"), prefix.with_suffix(".pub")
+    except ValueError:  # "" or "/": nothing to add a suffix to
+        raise EvidenceError(f"{str(prefix)!r}: not a file name to write keys to") from None
     key = Ed25519PrivateKey.generate()
-    secret = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    descriptor = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(secret)
-    public.write_bytes(
-        key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    try:
+        for path in (private, public):
+            if path.exists():
+                raise EvidenceError(f"{path}: already exists; choose another --out or move it away")
+            if not path.parent.is_dir():
+                raise EvidenceError(f"{path}: directory {path.parent} does not exist")
+        secret = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
         )
-    )
+        descriptor = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(secret)
+        public.write_bytes(
+            key.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+        )
+    except OSError as error:  # a name too long, a folder that is not writable...
+        raise EvidenceError(f"{prefix}: cannot write the keys ({error.strerror})") from None
     return _raw_public(key.public_key())
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import signal
 import threading
 from collections.abc import Callable, Mapping
+from contextlib import ExitStack
 from types import FrameType
 from typing import Any
 
@@ -23,6 +24,7 @@ from eventsourcing.projection import BaseProjectionRunner
 from adapters.clock import SystemClock
 from adapters.logging import get_logger
 from engine.application import Desk
+from projections.backend import backend_of
 from projections.views import DeskViews
 
 log = get_logger("deskledger.projections")
@@ -33,6 +35,10 @@ POLL_SECONDS = 0.2
 class FollowerDesk(Desk):
     """The application the library's runner constructs from the store's settings."""
 
+    # The store's name, not the class's (eventsourcing names a subclass after itself): it
+    # names the events table the runner reads and the views' tracking rows.
+    name = Desk.name
+
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         super().__init__(env, clock=SystemClock())
 
@@ -41,27 +47,30 @@ def follow(views: DeskViews, env: Mapping[str, str], stop: threading.Event) -> N
     """Keep ``views`` up to date with the log until ``stop`` is set."""
     caught = views.catch_up()
     log.info("projections.caught_up", events=caught, positions=views.positions())
-    if type(views.desk.recorder).__module__ != "eventsourcing.postgres":
+    if backend_of(views.desk.recorder) != "postgres":
         _poll(views, stop)
         return
-    runners = [
-        BaseProjectionRunner(
-            projection=projection,
-            application_class=FollowerDesk,
-            tracking_recorder=projection.view,
-            topics=(),
-            env=dict(env),
-        )
-        for projection in views.projections.values()
-    ]
-    log.info("projections.following", views=list(views.projections), mode="listen/notify")
+    # A runner follows only once entered: entering starts its subscription (LISTEN), and
+    # leaving stops it and joins its threads.
     try:
-        while not stop.wait(0.5):
-            for runner in runners:
-                runner.run_forever(timeout=0)  # re-raises a runner's error
+        with ExitStack() as stack:
+            runners = [
+                stack.enter_context(
+                    BaseProjectionRunner(
+                        projection=projection,
+                        application_class=FollowerDesk,
+                        tracking_recorder=projection.view,
+                        topics=(),
+                        env=dict(env),
+                    )
+                )
+                for projection in views.projections.values()
+            ]
+            log.info("projections.following", views=list(views.projections), mode="listen/notify")
+            while not stop.wait(0.5):
+                for runner in runners:
+                    runner.run_forever(timeout=0)  # re-raises a runner's error
     finally:
-        for runner in runners:
-            runner.__exit__(None, None, None)
         log.info("projections.stopped", positions=views.positions())
 
 

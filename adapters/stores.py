@@ -23,6 +23,7 @@ from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
 from uuid import UUID
 
 from engine.errors import DeskLedgerError, UnavailableError
+from projections.backend import backend_of
 
 #: eventsourcing's recorder for PostgreSQL stores, by topic (nothing imports psycopg until a
 #: PostgreSQL store is opened); see adapters/postgres.py for why it is not the default one.
@@ -44,9 +45,9 @@ _SQLITE_HEADER = b"SQLite format 3\x00"
 
 def _check_sqlite_file(url: str, file: Path) -> None:
     """An existing store file must be a SQLite database (an empty file becomes one)."""
-    if file.is_dir():
-        raise StoreURLError(f"store {url!r}: {file} is a directory, not a database file")
     try:
+        if file.is_dir():
+            raise StoreURLError(f"store {url!r}: {file} is a directory, not a database file")
         with file.open("rb") as handle:
             header = handle.read(len(_SQLITE_HEADER))
     except FileNotFoundError:
@@ -89,7 +90,10 @@ def _port(url: str) -> int:
 
 def store_env(url: str) -> dict[str, str]:
     """The eventsourcing environment for a store URL."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as error:  # e.g. an unclosed IPv6 bracket
+        raise StoreURLError(f"store {url!r}: {error}") from None
     if parts.scheme == "memory":
         return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
     if parts.scheme == "sqlite":
@@ -100,8 +104,12 @@ def store_env(url: str) -> dict[str, str]:
             )
         path = raw[1:]  # sqlite:///x.db -> x.db ; sqlite:////abs/x.db -> /abs/x.db
         if path != ":memory:":
-            file = Path(path).expanduser().resolve()
-            if not file.parent.is_dir():
+            try:
+                file = Path(path).expanduser().resolve()
+                folder = file.parent.is_dir()
+            except (OSError, RuntimeError, ValueError) as error:  # too long, ~nobody/, NUL
+                raise StoreURLError(f"store {url!r}: not a usable file name ({error})") from None
+            if not folder:
                 raise StoreUnavailableError(
                     f"store {url!r}: directory {file.parent} does not exist"
                 )
@@ -164,20 +172,17 @@ def prepared_store(url: str, env: dict[str, str], application: str) -> Iterator[
         yield ready
 
 
-_LISTABLE = frozenset({"eventsourcing.sqlite", "eventsourcing.postgres"})
-
-
 def snapshot_lister(snapshots: object) -> Callable[[], list[UUID]] | None:
     """A query listing the streams that have snapshots in ``snapshots`` (an event store), for
     SQLite and PostgreSQL; None for others. ``verify`` asks it once instead of asking every
     stream of the log for its snapshots (one query per ticket)."""
     recorder: Any = getattr(snapshots, "recorder", None)
-    module = type(recorder).__module__
+    backend = backend_of(recorder)
     table = getattr(recorder, "events_table_name", None)
-    if not isinstance(table, str) or module not in _LISTABLE:
+    if not isinstance(table, str) or backend is None:
         return None
     datastore = recorder.datastore
-    if module == "eventsourcing.sqlite":
+    if backend == "sqlite":
 
         def sqlite_streams() -> list[UUID]:
             with datastore.transaction(commit=False) as cursor:

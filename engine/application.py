@@ -11,6 +11,7 @@ rules, re-apply) unless the caller gave ``expected_version``, which turns it int
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -59,8 +60,14 @@ if TYPE_CHECKING:
     from engine.verify import VerifyReport
     from engine.whatif import WhatIfReport
 
-#: How often a plain command is re-tried after losing a write race before giving up.
-WRITE_ATTEMPTS = 12
+#: How often a plain command is tried before a lost write race becomes an error. Eight
+#: processes writing to the same few tickets lose a dozen races in a row now and then, so
+#: the bound is generous; each retry waits a random time (below) so that the losers of one
+#: race do not meet again in the next.
+WRITE_ATTEMPTS = 60
+#: The longest wait between two attempts, in seconds ("full jitter": a random wait up to
+#: 1 ms doubled per attempt, at most this).
+RETRY_WAIT_MAX = 0.05
 #: The instants a command may happen at: business calendars and SLA arithmetic run decades
 #: past an event, so the far ends of the datetime range are refused.
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
@@ -247,7 +254,7 @@ class Desk(Application[UUID]):
             except IntegrityError:
                 if expected is not None or attempt == WRITE_ATTEMPTS:
                     raise self._conflict(ref, expected) from None
-                time.sleep(0.001 * attempt)
+                time.sleep(_retry_wait(attempt))
                 continue
             positions = [r.notification.id for r in recordings]
             if policy_registry_id() in saved:
@@ -603,6 +610,12 @@ def _already_applied(ticket: Ticket, stamp: Stamp) -> bool:
             now=f"{stamp.command or 'a command'} with other fields or another command",
         )
     return True
+
+
+def _retry_wait(attempt: int) -> float:
+    """Seconds to wait before attempt ``attempt + 1``: random, so that racing writers spread
+    out, with a ceiling that grows with each loss."""
+    return random.uniform(0, min(RETRY_WAIT_MAX, 0.001 * 2**attempt))  # noqa: S311 - not crypto
 
 
 def _check_actor(actor: object, ref: str | None) -> None:

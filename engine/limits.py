@@ -65,10 +65,11 @@ def check(
     actor: str,
     command_id: str | None,
 ) -> None:
-    """Raise :class:`CommandValidationError` for the first text over its limit (a list's
-    items are checked one by one; in a list of mappings such as a review's action items,
-    ``text`` counts against the list's own limit and every other member against its name's,
-    e.g. ``owner``)."""
+    """Raise :class:`CommandValidationError` for the first text over its limit, or that is
+    not valid Unicode (a lone surrogate, which no stored event can hold). A list's items are
+    checked one by one; in a list of mappings such as a review's action items, ``text``
+    counts against the list's own limit and every other member against its name's, e.g.
+    ``owner``."""
     values: list[tuple[str, Any]] = [*fields.items(), ("actor", actor), ("command_id", command_id)]
     for name, value in values:
         if value is None or type(value) in _NOT_TEXT:
@@ -90,3 +91,11 @@ def _check_one(name: str, text: str, limits: Mapping[str, int], ref: str | None)
             "(the policy's limits can change it)",
             ref=ref,
         )
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise CommandValidationError(
+            "as" if name == "actor" else name,
+            f"is not valid Unicode text (a lone surrogate at character {error.start})",
+            ref=ref,
+        ) from None

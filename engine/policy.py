@@ -195,6 +195,30 @@ def _business_days(sla: Sla, index: int) -> BusinessDays | None:
     return BusinessDays(days, end_of_day=sla.end_of_day)
 
 
+def _check_unicode(value: object, path: str) -> None:
+    """Every key and text is valid Unicode (YAML's "\\udc80" is not): a policy is stored
+    as canonical JSON, which has no form for a lone surrogate."""
+    items: list[tuple[object, object]] = []
+    if isinstance(value, Mapping):
+        items = list(value.items())
+    elif isinstance(value, list | tuple):
+        items = list(enumerate(value))
+    for key, item in items:
+        where = f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}" if path else str(key)
+        for text in (key, item):
+            if isinstance(text, str) and not _is_unicode(text):
+                raise PolicyError(where, "is not valid Unicode text (a lone surrogate)")
+        _check_unicode(item, where)
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def parse_policy(raw: Mapping[str, Any] | None) -> Policy:
     """Validate a policy mapping (the parsed YAML) and return the runtime :class:`Policy`."""
     from pydantic import ValidationError  # noqa: PLC0415 - see engine.policy_schema
@@ -205,6 +229,7 @@ def parse_policy(raw: Mapping[str, Any] | None) -> Policy:
         raw = {}
     if not isinstance(raw, Mapping):
         raise PolicyError("", "a policy must be a mapping of keys such as 'slas' and 'calendars'")
+    _check_unicode(raw, "")
     try:
         document = Document.model_validate(dict(raw))
     except ValidationError as error:

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from engine.durations import parse_business_days, parse_duration
+from engine.durations import MAX_SECONDS, parse_business_days, parse_duration
 from engine.limits import DEFAULT_LIMITS
 from engine.vocabulary import HoldReason, SlaKind, TicketKind, values
 
@@ -23,6 +23,8 @@ class _Strict(BaseModel):
 
 def duration(value: object) -> timedelta:
     if isinstance(value, int | float) and not isinstance(value, bool):
+        if not 0 <= value <= MAX_SECONDS:  # also refuses NaN
+            raise ValueError(f"duration {value!r} (seconds) is not between 0 and a hundred years")
         return timedelta(seconds=value)
     try:
         return parse_duration(str(value))

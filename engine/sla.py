@@ -151,6 +151,7 @@ class TimerStatus(NamedTuple):
         return self.stage in {SlaStage.ACHIEVED, SlaStage.BREACHED}
 
     def as_dict(self) -> dict[str, object]:
+        """The keys of :data:`TIMER_FIELDS`."""
         return {
             "name": self.name,
             "kind": str(self.kind),
@@ -166,6 +167,21 @@ class TimerStatus(NamedTuple):
                 for threshold, at in self.warnings
             ],
         }
+
+
+#: The keys of :meth:`TimerStatus.as_dict`.
+TIMER_FIELDS = (
+    "name",
+    "kind",
+    "target_seconds",
+    "elapsed_seconds",
+    "due_at",
+    "stage",
+    "breached_at",
+    "policy_version",
+    "calendar",
+    "warnings",
+)
 
 
 def running_segments(

@@ -29,6 +29,31 @@ TICKET_FIELDS = (
     "version",
     "made_sla",
 )
+#: Every key of :func:`ticket_view`: the §9 fields, then the descriptive ones.
+VIEW_FIELDS = (
+    *TICKET_FIELDS,
+    "title",
+    "caller",
+    "channel",
+    "category",
+    "resolution_code",
+    "children",
+    "problem",
+    "escalation_count",
+    "policy_version",
+    "subcategory",
+    "service",
+    "affected_users",
+    "description",
+    "change",
+    "affected_services",
+    "commander",
+    "comms_lead",
+    "impact_started_at",
+    "impact_detected_at",
+    "impact_mitigated_at",
+    "reviewed",
+)
 
 
 def _text(value: str | None) -> str | None:

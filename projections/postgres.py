@@ -1,5 +1,6 @@
-"""The views on PostgreSQL, in the store's schema. A batch locks its view's tracking row
-(``SELECT ... FOR UPDATE``) before writing, so followers racing on one store take turns, and
+"""The views on PostgreSQL, in the store's schema. A writing transaction first takes its
+view's advisory lock (the tracking row alone cannot be locked before the first batch has
+written it), so followers and readers catching up on one store take turns, and
 commits asynchronously: a view can always be re-derived from the log, and its rows and
 position are committed together, so a crash loses at most the last batches, never half of
 one."""
@@ -31,6 +32,8 @@ class PostgresViews:
         with self.datastore.transaction(commit=write) as cursor:
             if write:
                 cursor.execute("SET LOCAL synchronous_commit = off")
+                view = f"{self._lock_name()}:{self.view}"  # type: ignore[attr-defined]
+                cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (view,))
             yield cursor
 
     def create(self) -> None:

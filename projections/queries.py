@@ -29,6 +29,15 @@ if TYPE_CHECKING:
 _OPEN_SQL = "state IN ('in_progress', 'new', 'on_hold')"
 SORTS = {"opened": "opened_at", "priority": "priority", "ref": "ref", "updated": "valid_from"}
 REPORT_DAYS = 30
+#: The most tickets one page or queue holds (a page is held in memory).
+MAX_LIMIT = 1_000_000
+#: The values a filter may ask for: any other would match nothing, or not fit a column.
+_RANGES = {"priority": (1, 5), "tier": (1, 3)}
+
+
+def _check_limit(limit: int | None) -> None:
+    if limit is not None and not 1 <= limit <= MAX_LIMIT:
+        raise CommandValidationError("limit", f"must be 1 to {MAX_LIMIT:,}, got {limit}")
 
 
 @dataclass(frozen=True)
@@ -44,6 +53,12 @@ class TicketFilter:
     category: str | None = None
     opened_from: datetime | None = None
     opened_to: datetime | None = None
+
+    def __post_init__(self) -> None:
+        for name, (low, high) in _RANGES.items():
+            value = getattr(self, name)
+            if value is not None and not low <= value <= high:
+                raise CommandValidationError(name, f"must be {low} to {high}, got {value}")
 
     def clauses(self) -> tuple[list[str], dict[str, Any]]:
         where: list[str] = []
@@ -128,8 +143,7 @@ class Queries:
         ``cursor`` (from the previous page) continues where it stopped."""
         if sort not in SORTS:
             raise CommandValidationError("sort", f"{sort!r} is not one of {', '.join(SORTS)}")
-        if limit is not None and limit < 1:
-            raise CommandValidationError("limit", f"must be at least 1, got {limit}")
+        _check_limit(limit)
         moment, at = self._moment(as_of)
         where, params = (criteria or TicketFilter()).clauses()
         column = SORTS[sort]
@@ -163,6 +177,7 @@ class Queries:
     ) -> list[dict[str, Any]]:
         """Open work in order: priority, then the earliest due time of a running or breached
         SLA timer (none last), then age, then ref (docs/reports.md)."""
+        _check_limit(limit)
         moment, at = self._moment(as_of)
         criteria = TicketFilter(group=group, assignee=assignee, tier=tier)
         where, params = criteria.clauses()

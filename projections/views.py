@@ -26,6 +26,7 @@ from eventsourcing.persistence import OperationalError, ProgrammingError
 from engine.application import Desk
 from engine.ids import ticket_id
 from engine.loading import history
+from projections.backend import backend_of
 from projections.tables import AuditStore, TicketsStore
 
 if TYPE_CHECKING:
@@ -189,8 +190,8 @@ class DeskViews:
 def open_views(desk: Desk) -> DeskViews:
     """The views of ``desk``'s store, beside its events (backends imported on demand)."""
     recorder: Any = desk.recorder
-    module = type(recorder).__module__
-    if module == "eventsourcing.postgres":
+    backend = backend_of(recorder)
+    if backend == "postgres":
         from projections.postgres import PostgresAuditView, PostgresTicketsView  # noqa: PLC0415
 
         datastore = recorder.datastore
@@ -199,7 +200,7 @@ def open_views(desk: Desk) -> DeskViews:
 
     from projections.sqlite import SQLiteAuditView, SQLiteTicketsView  # noqa: PLC0415
 
-    if module == "eventsourcing.sqlite":
+    if backend == "sqlite":
         datastore = recorder.datastore
     else:  # memory:// — the views live in an in-memory SQLite database of their own
         name = f"file:deskledger-views-{uuid.uuid4().hex}?mode=memory&cache=shared"

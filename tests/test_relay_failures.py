@@ -259,6 +259,32 @@ def test_malformed_nats_url_is_bad_input_at_once(
     assert time.monotonic() - started < 5
 
 
+@pytest.mark.parametrize(
+    ("stream", "problem"),
+    [
+        ("BAD.NAME", "stream name 'BAD.NAME' contains '.'"),
+        ("", "stream name is empty"),
+        ("two words", "contains ' '"),
+        ("all>", "contains '>'"),
+        ("bell\x07", "contains '\\x07'"),
+        ("S" * 256, "longer than 255 bytes"),
+    ],
+)
+def test_a_stream_name_jetstream_refuses_is_bad_input_before_connecting(
+    stream: str, problem: str, sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`relay --stream BAD.NAME` or `--stream ""`: exit 2 and one line naming the stream
+    (was nats-py's ValueError: exit 1, "internal error"). Nothing listens at the URL, so
+    a relay that tried to connect would end with 3 instead."""
+    url = f"nats://127.0.0.1:{unused_port()}"
+
+    code = main(relay_cli(sqlite_url, "--once", "--stream", stream, "--nats-url", url))
+
+    err = capsys.readouterr().err.strip().splitlines()
+    assert (2, 1) == (code, len(err))
+    assert problem in err[0]
+
+
 def test_demo_without_a_reachable_nats_exits_3(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

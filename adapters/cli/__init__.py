@@ -20,7 +20,7 @@ from adapters.cli.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_UNAVAILABLE, Usa
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; return its exit code. Never raises for a DeskLedger error."""
     arguments = list(sys.argv[1:] if argv is None else argv)
-    wants_json = "--json" in arguments
+    wants_json = "--json" in _options(arguments)
     try:
         _check_encoding(arguments)
         from adapters.cli.parser import build_parser  # noqa: PLC0415
@@ -72,8 +72,15 @@ def _failed(error: Exception, as_json: bool) -> int:
     return errors.report(internal, as_json=as_json, code=1)
 
 
+def _options(arguments: list[str]) -> list[str]:
+    """The arguments before ``--`` (after it, ``--json`` is a value, not the flag)."""
+    return arguments[: arguments.index("--")] if "--" in arguments else arguments
+
+
 def _check_encoding(arguments: list[str]) -> None:
-    """Arguments must be text: bytes that are not UTF-8 are named, not stored."""
+    """Arguments must be text: bytes that are not UTF-8 are named, not stored. (NUL cannot
+    come from a command line, only from a program calling :func:`main`; no file name or
+    stored text may hold it either.)"""
     for index, argument in enumerate(arguments, start=1):
         try:
             argument.encode("utf-8")
@@ -81,6 +88,8 @@ def _check_encoding(arguments: list[str]) -> None:
             raise UsageError(
                 f"argument {index} is not valid UTF-8 text (at character {error.start})"
             ) from None
+        if "\x00" in argument:
+            raise UsageError(f"argument {index} contains a NUL character")
 
 
 def entrypoint() -> None:

@@ -60,13 +60,15 @@ def policy(args: argparse.Namespace, settings: Settings) -> int:
 
 def scenario(args: argparse.Namespace, settings: Settings) -> int:
     from adapters.bootstrap import open_desk  # noqa: PLC0415
-    from adapters.scenario import run_scenario  # noqa: PLC0415
+    from adapters.scenario import read_scenario, run_scenario  # noqa: PLC0415
 
     explicit = args.store is not None
+    # Every file is read and checked before the first runs: a bad one writes nothing.
+    scenarios = [read_scenario(Path(file)) for file in args.files]
     results = []
-    for file in args.files:
+    for scenario in scenarios:
         desk = open_desk(settings if explicit else "memory://")
-        results.append(run_scenario(desk, Path(file)))
+        results.append(run_scenario(desk, scenario))
     if args.json:
         render.emit_json([r.as_dict() for r in results])
     else:

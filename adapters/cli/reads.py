@@ -378,11 +378,11 @@ def export(args: argparse.Namespace, settings: Settings) -> int:
     target: IO[str]
     if args.output:
         path = Path(args.output)
-        if path.is_dir():
-            raise UsageError(f"--output {args.output}: is a directory, not a file")
         try:
+            if path.is_dir():
+                raise UsageError(f"--output {args.output}: is a directory, not a file")
             target = path.open("w", encoding="utf-8")
-        except OSError as error:
+        except OSError as error:  # also from is_dir(): a name too long
             raise UsageError(f"--output {args.output}: {error.strerror or error}") from None
     else:
         target = sys.stdout

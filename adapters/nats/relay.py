@@ -65,7 +65,11 @@ from adapters.nats.errors import (
 )
 from adapters.nats.resume import ResumePoint, resume_point
 from adapters.nats.stream import DUPLICATE_WINDOW, ensure_stream
-from adapters.nats.subjects import DEFAULT_STREAM, HEADER_EXPECTED_LAST_SEQUENCE
+from adapters.nats.subjects import (
+    DEFAULT_STREAM,
+    HEADER_EXPECTED_LAST_SEQUENCE,
+    check_stream_name,
+)
 from adapters.nats.urls import server_list
 from adapters.stores import StoreUnavailableError
 from engine.application import Desk
@@ -151,7 +155,7 @@ class Relay:
         self.desk = desk
         self.nats_url = nats_url
         self.servers = server_list(nats_url)
-        self.stream = stream
+        self.stream = check_stream_name(stream)
         self.batch = batch
         self.max_in_flight = max_in_flight
         self.ack_every = ack_every

@@ -18,9 +18,14 @@ from __future__ import annotations
 from functools import cache
 from uuid import UUID
 
+from adapters.nats.errors import RelayStreamError
 from engine.ids import policy_registry_id
 
 DEFAULT_STREAM = "DESKLEDGER"
+#: Characters JetStream refuses in a stream name (besides non-printable ones).
+_NOT_IN_STREAM_NAMES = frozenset(".*>/\\ ")
+#: File storage keeps a stream in a directory named after it.
+_STREAM_NAME_BYTES = 255
 SUBJECT_ROOT = "deskledger"
 TICKET_FAMILY = "ticket"
 POLICY_FAMILY = "policy"
@@ -45,6 +50,20 @@ HEADER_OCCURRED_AT = "DeskLedger-Occurred-At"
 HEADER_CHAIN_HEAD = "DeskLedger-Chain-Head"
 HEADER_STORE = "DeskLedger-Store"
 HEADER_EVENT_HASH = "DeskLedger-Event-Hash"
+
+
+def check_stream_name(name: str) -> str:
+    """``name`` if JetStream accepts it as a stream name; else :class:`RelayStreamError`
+    (before anything connects)."""
+    if not name:
+        raise RelayStreamError("stream name is empty")
+    bad = sorted({c for c in name if c in _NOT_IN_STREAM_NAMES or not c.isprintable()})
+    if bad:
+        shown = ", ".join(repr(c) for c in bad)
+        raise RelayStreamError(f"stream name {name!r} contains {shown}: use letters and digits")
+    if len(name.encode("utf-8", "surrogatepass")) > _STREAM_NAME_BYTES:
+        raise RelayStreamError(f"stream name is longer than {_STREAM_NAME_BYTES} bytes")
+    return name
 
 
 @cache

@@ -325,6 +325,8 @@ def load_policy_file(path: str | Path) -> Policy:
         raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except OSError as error:
         raise ServiceNowFileError(f"{path}: cannot read the policy ({error.strerror})") from None
+    except UnicodeDecodeError as error:
+        raise ServiceNowFileError(f"{path}: the policy is not UTF-8 text ({error})") from None
     except yaml.YAMLError as error:
         raise ServiceNowFileError(f"{path}: not valid YAML ({error})") from None
     return parse_policy(raw)

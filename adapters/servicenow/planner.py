@@ -16,6 +16,7 @@ from typing import Any
 
 from adapters.servicenow.rows import (
     CHANNELS,
+    MAX_EXACT_INT,
     OPENING_COLUMNS,
     RESOLUTION_COLUMNS,
     SourceRow,
@@ -236,7 +237,10 @@ def lenient_bool(value: str | None) -> bool | str | None:
 
 
 def lenient_int(value: str | None) -> int | str | None:
+    """A count as a number when it reads as one that JSON holds exactly, else the text."""
     text = None if value is None else value.strip()
     if not text or text == "?":
         return None
-    return int(text) if text.isdigit() else text
+    if text.isascii() and text.isdigit() and int(text) <= MAX_EXACT_INT:
+        return int(text)
+    return text

@@ -78,6 +78,9 @@ RESOLUTION_COLUMNS = ("closed_code", "resolved_by", "resolved_at", "closed_at")
 _DATE = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?$")
 _LEVEL = re.compile(r"^\s*(\d)\b")
 _BOOLS = {"true": True, "false": False}
+#: The largest count kept as a number in the events' import metadata: canonical JSON holds
+#: integers up to 2**53 - 1 exactly and refuses larger ones.
+MAX_EXACT_INT = 2**53 - 1
 
 
 class ServiceNowFileError(DeskLedgerError, ValueError):
@@ -237,9 +240,12 @@ class RowReader:
     @staticmethod
     def _count(values: dict[str, str]) -> int:
         raw = _text(values.get("sys_mod_count"))
-        if raw is None or not raw.isdigit():
+        if raw is None or not raw.isascii() or not raw.isdigit():
             raise RowError(f"sys_mod_count: {values.get('sys_mod_count')!r} is not a number")
-        return int(raw)
+        count = int(raw)
+        if count > MAX_EXACT_INT:
+            raise RowError(f"sys_mod_count: {raw} is larger than {MAX_EXACT_INT:,}")
+        return count
 
 
 def read_rows(path: Path) -> Iterator[tuple[int, dict[str, str], str | None]]:
