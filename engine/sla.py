@@ -30,6 +30,9 @@ from engine.vocabulary import SlaKind, SlaStage, TicketState
 
 RESPONSE, RESOLUTION = SlaKind.RESPONSE, SlaKind.RESOLUTION
 _FINISHING = frozenset({TicketState.CLOSED, TicketState.CANCELED})
+_ALWAYS_RUNNING = frozenset({TicketState.NEW, TicketState.IN_PROGRESS})
+_NOT_LEFT_NEW = frozenset({TicketState.NEW, TicketState.CANCELED})
+_NOT_DUE = frozenset({SlaStage.PAUSED, SlaStage.ACHIEVED, SlaStage.CANCELED})
 
 
 class Calendar(Protocol):
@@ -121,7 +124,7 @@ class SlaTimer:
     def runs_in(self, state: str, hold_reason: str | None) -> bool:
         if self.terms.kind == RESPONSE:
             return state == TicketState.NEW
-        if state in {TicketState.NEW, TicketState.IN_PROGRESS}:
+        if state in _ALWAYS_RUNNING:
             return True
         return state == TicketState.ON_HOLD and hold_reason not in self.terms.pause_on
 
@@ -198,19 +201,21 @@ def running_segments(
     segments: list[tuple[datetime, datetime]] = []
     running_since: datetime | None = None
     finished_at: datetime | None = None
+    runs_in = timer.runs_in
+    response = timer.terms.kind == RESPONSE
     for phase in phases:
-        if phase.at > limit:
+        at = phase.at
+        if at > limit or finished_at is not None:
             break
-        if finished_at is not None:
-            break
-        runs = timer.runs_in(phase.state, phase.hold_reason)
+        state = phase.state
+        runs = runs_in(state, phase.hold_reason)
         if runs and running_since is None:
-            running_since = phase.at
+            running_since = at
         elif not runs and running_since is not None:
-            segments.append((running_since, phase.at))
+            segments.append((running_since, at))
             running_since = None
-        if phase.state in _FINISHING or (timer.kind == RESPONSE and phase.state != TicketState.NEW):
-            finished_at = phase.at
+        if state in _FINISHING or (response and state != TicketState.NEW):
+            finished_at = at
     if running_since is not None:
         segments.append((running_since, limit))
     return segments, running_since is not None and finished_at is None, finished_at
@@ -264,7 +269,7 @@ def evaluate(
         stage = SlaStage.PAUSED
     else:
         stage = SlaStage.ACHIEVED
-    if stage in {SlaStage.PAUSED, SlaStage.ACHIEVED, SlaStage.CANCELED}:
+    if stage in _NOT_DUE:
         due_at = None
     elif stage == SlaStage.BREACHED:
         due_at = breached_at
@@ -291,7 +296,7 @@ def _state_at(phases: list[Phase], at: datetime) -> tuple[str | None, bool]:
         if phase.at > at:
             break
         state = phase.state
-        if state not in {TicketState.NEW, TicketState.CANCELED}:
+        if state not in _NOT_LEFT_NEW:
             left_new = True
     return state, left_new
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from eventsourcing.persistence import Tracking
@@ -36,6 +37,30 @@ CACHE_SIZE = 20_000
 Owner = tuple[str | None, str | None]
 NO_OWNER: Owner = (None, None)
 
+#: What the next SLA milestone depends on: the ticket's phases (only ever appended to) and
+#: each timer's cancellation and recorded milestones (changed in place).
+Signature = tuple[int, tuple[tuple[Any, int, Any], ...]]
+#: The next milestone computed for a signature.
+Memo = tuple[Signature, Any]
+
+
+def sla_signature(ticket: Ticket) -> Signature:
+    return (
+        len(ticket.phases),
+        tuple(
+            (t.canceled_at, len(t.warnings_recorded), t.breach_recorded) for t in ticket.sla_timers
+        ),
+    )
+
+
+@dataclass
+class _Cached:
+    """A ticket between its events, with what the projection carries beside it."""
+
+    ticket: Ticket
+    owner: Owner
+    memo: Memo | None = None
+
 
 class TicketsProjection(Projection[TicketsStore]):
     """Maintains the tickets view from the log."""
@@ -46,7 +71,7 @@ class TicketsProjection(Projection[TicketsStore]):
         super().__init__(view)
         self.world = world
         self.cache_size = cache_size
-        self._cache: OrderedDict[str, tuple[Ticket, Owner]] = OrderedDict()
+        self._cache: OrderedDict[str, _Cached] = OrderedDict()
 
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
         """One event in one transaction (the library runner's way)."""
@@ -79,8 +104,7 @@ class TicketsProjection(Projection[TicketsStore]):
         earlier events cannot be read."""
         ref = event.ref
         cached = self._cache.pop(ref, None)
-        before, owner = cached if cached is not None else (None, NO_OWNER)
-        if before is None or before.version != event.originator_version - 1:
+        if cached is None or cached.ticket.version != event.originator_version - 1:
             owner = self._resolution_owner(ref) if event.originator_version > 1 else NO_OWNER
             try:
                 before = self.world.ticket(ref, event.originator_version - 1)
@@ -92,18 +116,33 @@ class TicketsProjection(Projection[TicketsStore]):
             if before is None and event.originator_version > 1:
                 damaged.append(Damage(position, ref, str(event.originator_id), problem))
                 return None
-        ticket = event.mutate(before)
+            cached = _Cached(before, owner) if before is not None else None
+        ticket = event.mutate(None if cached is None else cached.ticket)
         assert isinstance(ticket, Ticket)
+        if cached is None:
+            cached = _Cached(ticket, NO_OWNER)
+        cached.ticket = ticket
         if isinstance(event, Resolved):
-            owner = (ticket.assignment_group, ticket.assignee)
+            cached.owner = (ticket.assignment_group, ticket.assignee)
         elif ticket.resolved_at is None:
-            owner = NO_OWNER
-        self._cache[ref] = (ticket, owner)
+            cached.owner = NO_OWNER
+        self._cache[ref] = cached
         if len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
         statuses = timer_statuses(ticket, self.world.calendar, event.occurred_at)
-        upcoming = next_milestone(ticket, self.world.calendar) if ticket.sla_timers else None
-        return ticket_row(ticket, statuses, position, upcoming, resolved_by=owner)
+        upcoming = self._next_milestone(cached) if ticket.sla_timers else None
+        return ticket_row(ticket, statuses, position, upcoming, resolved_by=cached.owner)
+
+    def _next_milestone(self, cached: _Cached) -> Any:
+        """The ticket's next SLA milestone, computed again only when its phases or timers
+        changed. A milestone found stays the next one while they do not (later events only
+        move the search horizon further out); "none" is looked for again at every event."""
+        signature = sla_signature(cached.ticket)
+        if cached.memo is not None and cached.memo[0] == signature and cached.memo[1] is not None:
+            return cached.memo[1]
+        upcoming = next_milestone(cached.ticket, self.world.calendar)
+        cached.memo = (signature, upcoming)
+        return upcoming
 
     def _resolution_owner(self, ref: str) -> Owner:
         """The group and assignee at the ticket's last resolution, as its current row says."""
