@@ -58,6 +58,10 @@ log = get_logger("deskledger.scenario")
 _STEP_KEYS = {"at", "as", "do", "with", "command_id", "expected_version"}
 _ACTIONS = frozenset({*COMMANDS, "advance", "load_policy"})
 _TICKET_KEYS = frozenset({"ticket", "as_of", "sla", *VIEW_FIELDS})
+_UNSUPPORTED = (
+    "unsupported expectation (use 'ticket:', 'queue:', 'report:', 'timeline:', "
+    "or 'step:' with 'error:')"
+)
 
 
 class ScenarioError(DeskLedgerError, ValueError):
@@ -277,12 +281,7 @@ def _checked_expectations(
                 )
             _known_keys(expected, {*REPORT_FIGURES, *_REPORT_OPTIONS}, path, f"{where}.report")
         else:
-            raise ScenarioError(
-                path,
-                where,
-                "unsupported expectation (use 'ticket:', 'queue:', 'report:', 'timeline:', "
-                "or 'step:' with 'error:')",
-            )
+            raise ScenarioError(path, where, _UNSUPPORTED)
     return list(expectations)
 
 
@@ -427,12 +426,7 @@ def _check(desk: Desk, expectations: list[Any], result: ScenarioResult, path: Pa
             check = _check_queue if kind == "queue" else _check_report
             check(queries, expectation[kind], as_of, result, _Where(path, f"{where}.{kind}"))
         else:
-            raise ScenarioError(
-                path,
-                where,
-                "unsupported expectation (use 'ticket:', 'queue:', 'report:', 'timeline:', "
-                "or 'step:' with 'error:')",
-            )
+            raise ScenarioError(path, where, _UNSUPPORTED)
     for number, error in sorted(result.errors.items()):
         if number not in expected_errors:
             result.failures.append(

@@ -8,12 +8,12 @@ stops the read with :class:`~engine.errors.UnreadableEventError` naming its posi
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import ApplicationRecorder, Mapper
+from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
 
 from engine.chain import LedgerEvent
 from engine.envelope import stored_line
@@ -38,11 +38,7 @@ def read_log(
     topics: tuple[str, ...] = (),
 ) -> Iterator[LoggedEvent]:
     """Every DeskLedger event after position ``after``, in position order."""
-    start = after
-    while True:
-        notifications = recorder.select_notifications(
-            start, page, topics=topics, inclusive_of_start=False
-        )
+    for notifications in pages(recorder, after, page, topics=topics):
         for notification in notifications:
             try:
                 event: Any = mapper.to_domain_event(notification)
@@ -52,9 +48,51 @@ def read_log(
                 ) from None
             if isinstance(event, LedgerEvent):
                 yield LoggedEvent(notification.id, event)
+
+
+def pages(
+    recorder: ApplicationRecorder,
+    after: int,
+    page: int,
+    *,
+    topics: tuple[str, ...] = (),
+    until: int | None = None,
+) -> Iterator[Sequence[Notification]]:
+    """The stored records after position ``after`` (up to ``until``), ``page`` at a time:
+    what every reader of the whole log pages through."""
+    start = after
+    while True:
+        notifications = recorder.select_notifications(
+            start, page, stop=until, topics=topics, inclusive_of_start=False
+        )
+        if notifications:
+            yield notifications
         if len(notifications) < page:
             return
         start = notifications[-1].id
+
+
+def stored_records(
+    recorder: ApplicationRecorder, mapper: Mapper[UUID], after: int = 0, *, page: int = 2000
+) -> Iterator[tuple[Notification, dict[str, Any] | None, Exception | None]]:
+    """Every stored record after ``after`` with its export line (``docs/hash-format.md``),
+    read straight from the stored JSON; a record that cannot be read comes with the error
+    instead of a line (the caller decides whether that stops it)."""
+    decode = mapper.transcoder.decode
+    for notifications in pages(recorder, after, page):
+        for notification in notifications:
+            try:
+                line = stored_line(
+                    notification.topic,
+                    decode(notification.state),
+                    position=notification.id,
+                    version=notification.originator_version,
+                    stream_id=notification.originator_id,
+                )
+            except Exception as error:  # noqa: BLE001 - any unreadable record, handed on
+                yield notification, None, error
+            else:
+                yield notification, line, None
 
 
 def export_lines(
@@ -67,27 +105,12 @@ def export_lines(
     """Every stored event after ``after`` as its export line (``docs/hash-format.md``), read
     straight from the stored records, in position order. A record that cannot be read stops
     the read with :class:`~engine.errors.UnreadableEventError` naming its position."""
-    decode = mapper.transcoder.decode
-    start = after
-    while True:
-        notifications = recorder.select_notifications(start, page, inclusive_of_start=False)
-        for notification in notifications:
-            try:
-                line = stored_line(
-                    notification.topic,
-                    decode(notification.state),
-                    position=notification.id,
-                    version=notification.originator_version,
-                    stream_id=notification.originator_id,
-                )
-            except Exception as error:  # noqa: BLE001 - any unreadable record, named
-                raise UnreadableEventError(
-                    claimed_ref(notification.state), notification.id, str(error)
-                ) from None
-            yield line
-        if len(notifications) < page:
-            return
-        start = notifications[-1].id
+    for notification, line, error in stored_records(recorder, mapper, after, page=page):
+        if line is None:
+            raise UnreadableEventError(
+                claimed_ref(notification.state), notification.id, str(error)
+            ) from None
+        yield line
 
 
 def store_id(recorder: ApplicationRecorder) -> str:

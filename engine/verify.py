@@ -33,8 +33,8 @@ from uuid import UUID
 from eventsourcing.persistence import ApplicationRecorder, EventStore, Mapper
 
 from engine.audit import GENESIS, chain_step
-from engine.envelope import stored_line
 from engine.hashformat import line_hash
+from engine.log import stored_records
 from engine.snapshots import TicketSnapshot, snapshot_problem, snapshot_state, state_digest
 
 Verdict = Literal[
@@ -544,34 +544,17 @@ def _first_records(events: EventStore[UUID], stream: UUID) -> Iterator[str]:
 def _records(
     recorder: ApplicationRecorder, mapper: Mapper[UUID], page: int
 ) -> Iterator[tuple[int, UUID, int, dict[str, Any] | None, object]]:
-    """(position, stream, version, export line or None, raw state) of every stored record."""
-    decode = mapper.transcoder.decode
-    start = 0
-    while True:
-        notifications = recorder.select_notifications(start, page, inclusive_of_start=False)
-        for notification in notifications:
-            line: dict[str, Any] | None
-            try:
-                line = stored_line(
-                    notification.topic,
-                    decode(notification.state),
-                    position=notification.id,
-                    version=notification.originator_version,
-                    stream_id=notification.originator_id,
-                )
-            except Exception:  # noqa: BLE001 - any unreadable record is tampering evidence
-                line = None
-            stream = notification.originator_id
-            yield (
-                notification.id,
-                stream if type(stream) is UUID else UUID(str(stream)),
-                notification.originator_version,
-                line,
-                notification.state,
-            )
-        if len(notifications) < page:
-            return
-        start = notifications[-1].id
+    """(position, stream, version, export line or None, raw state) of every stored record
+    (a record that cannot be read is tampering evidence, not a reason to stop)."""
+    for notification, line, _ in stored_records(recorder, mapper, page=page):
+        stream = notification.originator_id
+        yield (
+            notification.id,
+            stream if type(stream) is UUID else UUID(str(stream)),
+            notification.originator_version,
+            line,
+            notification.state,
+        )
 
 
 def check_snapshots(

@@ -14,7 +14,7 @@ from uuid import UUID
 from eventsourcing.persistence import ApplicationRecorder, Mapper, Tracking
 
 from engine.loading import DECODING_ERRORS
-from engine.log import claimed_ref
+from engine.log import claimed_ref, pages
 
 
 @dataclass(frozen=True)
@@ -39,11 +39,7 @@ def read_items(
     until: int | None = None,
 ) -> Iterator[list[Item]]:
     """Pages of decoded events after position ``after`` (up to ``until``)."""
-    start = after
-    while True:
-        notifications = recorder.select_notifications(
-            start, page, stop=until, inclusive_of_start=False
-        )
+    for notifications in pages(recorder, after, page, until=until):
         items: list[Item] = []
         for notification in notifications:
             try:
@@ -53,8 +49,4 @@ def read_items(
                     claimed_ref(notification.state), str(notification.originator_id), str(error)
                 )
             items.append((event, Tracking(application, notification.id)))
-        if items:
-            yield items
-        if len(notifications) < page:
-            return
-        start = notifications[-1].id
+        yield items

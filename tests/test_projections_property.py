@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import invariant, precondition, rule
 
 from engine.errors import TicketNotFoundError
-from engine.views import ticket_view
+from engine.views import VIEW_FIELDS, ticket_view
 from projections.queries import Queries
 from projections.views import DeskViews, open_views
 from tests.conftest import START
@@ -37,48 +37,8 @@ TABLES = (
     "tickets_tracking",
     "audit_tracking",
 )
-SHARED_KEYS = (
-    "ref",
-    "kind",
-    "state",
-    "priority",
-    "impact",
-    "urgency",
-    "assignment_group",
-    "assignee",
-    "tier",
-    "hold_reason",
-    "reassignment_count",
-    "reopen_count",
-    "opened_at",
-    "resolved_at",
-    "closed_at",
-    "major",
-    "parent",
-    "version",
-    "made_sla",
-    "title",
-    "caller",
-    "channel",
-    "category",
-    "resolution_code",
-    "children",
-    "problem",
-    "escalation_count",
-    "policy_version",
-    "subcategory",
-    "service",
-    "affected_users",
-    "description",
-    "change",
-    "affected_services",
-    "commander",
-    "comms_lead",
-    "impact_started_at",
-    "impact_detected_at",
-    "impact_mitigated_at",
-    "reviewed",
-)
+#: Every field of a ticket's view: the replay and the views must agree on all of them.
+SHARED_KEYS = VIEW_FIELDS
 
 
 def dump(views: DeskViews) -> dict[str, list[tuple[Any, ...]]]:
