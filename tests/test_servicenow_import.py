@@ -440,13 +440,30 @@ def test_broken_file_into_a_store_with_history_leaves_it_unchanged(
     )
 
 
-def test_rejected_import_is_logged_as_a_warning_with_its_counts(memory_desk: Desk) -> None:
-    """A rejected file logs servicenow.rejected with how many rows failed and were skipped."""
+def test_rejected_import_is_logged_with_its_counts(memory_desk: Desk) -> None:
+    """A rejected file logs servicenow.rejected with how many rows failed and were skipped
+    (at info: the caller reports the rejection, the CLI as its one error line)."""
     with capture_logs() as logs:
         import_servicenow(memory_desk, BROKEN)
     assert [(e["event"], e["log_level"], e["rows"], e["failed"], e["skipped"]) for e in logs] == [
-        ("servicenow.rejected", "warning", 16, 4, 3)
+        ("servicenow.rejected", "info", 16, 4, 3)
     ]
+
+
+def test_a_rejected_import_says_so_in_one_error_line(
+    sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The summary (with every failed row) goes to stdout; stderr gets the one error line
+    every command gives, naming the first failed row; exit 2."""
+    code = main(["--store", sqlite_url, "import", "servicenow", str(BROKEN)])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert "INC0000047" in captured.out
+    assert captured.err == (
+        f"deskledger: error: {BROKEN}: 4 row(s) failed and 3 were skipped, so nothing was "
+        "written; first: line 7, INC0000047: sys_updated_at: '31-02-2016 05:30' is not a "
+        "valid date (day is out of range for month)\n"
+    )
 
 
 def test_import_command_prints_a_json_summary_and_exits_0(

@@ -8,9 +8,10 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from adapters.cli import render
+from adapters.cli import errors, render
 from adapters.cli.errors import EXIT_BAD_INPUT, EXIT_OK, UsageError
 from adapters.settings import Settings
+from engine.errors import DeskLedgerError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -49,7 +50,22 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         render.emit_json(summary.as_dict())
     else:
         render_summary(summary)
-    return EXIT_OK if summary.ok else EXIT_BAD_INPUT
+    if summary.ok:
+        return EXIT_OK
+    return errors.report(ImportRejectedError(summary), as_json=args.json, code=EXIT_BAD_INPUT)
+
+
+class ImportRejectedError(DeskLedgerError, ValueError):
+    """Rows of the file could not be applied, so nothing was written (the summary on stdout
+    lists them; this is the one line a script or a person at the prompt sees on stderr)."""
+
+    def __init__(self, summary: ImportSummary) -> None:
+        first = next(f for f in summary.failures if not f.skipped)
+        super().__init__(
+            f"{summary.path}: {summary.failed} row(s) failed and {summary.skipped} were skipped, "
+            f"so nothing was written; first: line {first.line}, {first.number or '?'}: "
+            f"{first.reason}"
+        )
 
 
 @contextmanager

@@ -312,10 +312,9 @@ def _logged(summary: ImportSummary) -> ImportSummary:
         "clamped": len(summary.clamped),
         "seconds": round(summary.elapsed, 3),
     }
-    if summary.ok:
-        log.info("servicenow.imported", **fields)
-    else:
-        log.warning("servicenow.rejected", **fields)
+    # A rejected file is the caller's to report (the CLI prints it as its error): logged at
+    # info like a successful import, so that stderr carries it once.
+    log.info("servicenow.imported" if summary.ok else "servicenow.rejected", **fields)
     return summary
 
 
