@@ -42,9 +42,8 @@ def projections(args: argparse.Namespace, settings: Settings) -> int:
     views = _views(settings)
     if args.action == "run":
         from adapters.followers import follow, stop_on_signals  # noqa: PLC0415
-        from adapters.stores import store_env  # noqa: PLC0415
 
-        follow(views, store_env(settings.store), stop_on_signals())
+        follow(views, stop_on_signals())
         return EXIT_OK
     statuses = views.status()
     if args.json:
