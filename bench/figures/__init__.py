@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from bench.figures import calendar, cli, commands, imports, logread, queries, relay, sla
+from bench.figures import calendar, cli, commands, imports, lag, logread, queries, relay, sla
 from bench.figures import verify_export as standalone
 from bench.suite import Figure
 
@@ -26,6 +26,7 @@ FIGURES: tuple[Figure, ...] = (
     Figure("cli", "7", "CLI wall time", cli.run, log_stages=("small",)),
     Figure("reads", "8", "single-ticket reads, big store vs small", queries.reads,
            log_stages=("small", "full")),
+    Figure("lag", "9", "projection lag behind commands on PostgreSQL", lag.run, postgres=True),
     Figure("calendar", "-", "business-calendar arithmetic", calendar.run),
     Figure("standalone-verify", "-", "tools/verify_export.py on an export", standalone.run,
            log_stages=("mid",)),
