@@ -155,6 +155,8 @@ class Desk(Application[UUID]):
         self.clock = clock
         self.wall_clock = wall_clock or clock
         self._bulk: UnitOfWork | None = None
+        #: The stored policy in force for the bulk unit of work, read by its first command.
+        self._bulk_policy: Policy | None = None
         self._versions = PolicyVersions(self.events)
         self._cache = AggregateCache()
         self._head = LogHead()
@@ -219,7 +221,8 @@ class Desk(Application[UUID]):
         command that fails leaves the batch as it was before that command. When the block
         ends normally every pending event is saved in one transaction, unless the block
         called ``discard()`` on the unit of work it was given; when it raises, nothing is
-        written.
+        written. Every command of the block runs under the policy in force when the first
+        of them ran, or one the block loaded itself (see :meth:`_in_force`).
         """
         if self._bulk is not None:
             raise RuntimeError("unit_of_work() blocks do not nest")
@@ -235,6 +238,7 @@ class Desk(Application[UUID]):
         finally:
             unit.rollback()
             self._bulk = None
+            self._bulk_policy = None
 
     def _write(
         self, work: Callable[[UnitOfWork, int], T], ref: str, expected: int | None = None
@@ -327,7 +331,20 @@ class Desk(Application[UUID]):
 
     def _in_force(self, unit: UnitOfWork) -> Policy:
         """The policy in force for a command of ``unit``: one read of the log's head tells
-        whether the cached current version still is (see :mod:`engine.policy_versions`)."""
+        whether the cached current version still is (see :mod:`engine.policy_versions`).
+
+        A bulk unit reads it once, for all its commands: they are written together or not
+        at all, so they run under one policy (or under the one the unit loaded, still
+        pending), and a read of the head per command was most of an import's reads."""
+        if unit is self._bulk:
+            pending = self._pending_registry()
+            if pending is not None and pending.pending_events:
+                return self._versions.current(pending)
+            if self._bulk_policy is None:
+                now = self._log_head()
+                since_now = self._head.observe(now)
+                self._bulk_policy = self._versions.current(None, head=now, since=since_now)
+            return self._bulk_policy
         if unit.head is not None:
             head, since = unit.head, unit.own_since
         else:
@@ -503,6 +520,8 @@ class Desk(Application[UUID]):
 
     def policy(self, version: int | None = None) -> Policy:
         """The policy of ``version`` (default: the current one; 0: the built-in default)."""
+        if version is None and self._bulk is not None:
+            return self._in_force(self._bulk)
         pending = self._pending_registry()
         if version is None:
             head = self._log_head()
