@@ -38,7 +38,7 @@ from engine.errors import (
     DuplicateTicketError,
     TicketNotFoundError,
 )
-from engine.ids import policy_registry_id, ticket_id
+from engine.ids import policy_registry_id, ticket_id, ticket_ref
 from engine.legacy import register_legacy_topics
 from engine.loading import fast_forward, history, load, replay
 from engine.log_head import LogHead
@@ -151,6 +151,9 @@ class Desk(Application[UUID]):
         #: Lists the streams that have snapshots, if the store can (``verify`` then asks
         #: only those for their snapshots); set by the composition root.
         self.snapshot_streams: Callable[[], Iterable[UUID]] | None = None
+        #: Tells which of some streams the store holds, in one query, if the store can
+        #: (:meth:`expect_tickets` otherwise asks stream by stream); set by the composition root.
+        self.existing_streams: Callable[[Sequence[UUID]], set[UUID]] | None = None
         super().__init__(env)
         self.clock = clock
         self.wall_clock = wall_clock or clock
@@ -239,6 +242,25 @@ class Desk(Application[UUID]):
             unit.rollback()
             self._bulk = None
             self._bulk_policy = None
+
+    def expect_tickets(self, refs: Iterable[str]) -> None:
+        """Tell the bulk unit of work which tickets its commands will name (an importer
+        knows them up front): the store is asked once which of them it holds, and a command
+        that opens one of the others reads nothing (a read each was an import's costliest
+        step). Refs that are not valid ticket refs are left to the commands to reject."""
+        if self._bulk is None:
+            raise RuntimeError("expect_tickets() needs a unit_of_work() block")
+        ids: list[UUID] = []
+        for ref in refs:
+            try:
+                ids.append(ticket_id(ticket_ref(ref)))
+            except CommandValidationError:
+                continue
+        if self.existing_streams is not None:
+            held = self.existing_streams(ids)
+        else:
+            held = {i for i in ids if self.recorder.select_events(i, limit=1)}
+        self._bulk.know_absent(i for i in ids if i not in held)
 
     def _write(
         self, work: Callable[[UnitOfWork, int], T], ref: str, expected: int | None = None
