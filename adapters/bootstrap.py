@@ -19,6 +19,7 @@ from adapters.stores import (
     redacted,
     snapshot_lister,
     store_env,
+    stream_finder,
 )
 from engine.application import Desk
 from engine.clock import Clock
@@ -55,6 +56,7 @@ def open_desk(
         ) from error
     desk.on_snapshot_ignored = _log_ignored_snapshot
     desk.snapshot_streams = snapshot_lister(desk.snapshots)
+    desk.existing_streams = stream_finder(desk.recorder)
     return desk
 
 

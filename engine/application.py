@@ -38,7 +38,7 @@ from engine.errors import (
     DuplicateTicketError,
     TicketNotFoundError,
 )
-from engine.ids import policy_registry_id, ticket_id
+from engine.ids import policy_registry_id, ticket_id, ticket_ref
 from engine.legacy import register_legacy_topics
 from engine.loading import fast_forward, history, load, replay
 from engine.log_head import LogHead
@@ -151,10 +151,15 @@ class Desk(Application[UUID]):
         #: Lists the streams that have snapshots, if the store can (``verify`` then asks
         #: only those for their snapshots); set by the composition root.
         self.snapshot_streams: Callable[[], Iterable[UUID]] | None = None
+        #: Tells which of some streams the store holds, in one query, if the store can
+        #: (:meth:`expect_tickets` otherwise asks stream by stream); set by the composition root.
+        self.existing_streams: Callable[[Sequence[UUID]], set[UUID]] | None = None
         super().__init__(env)
         self.clock = clock
         self.wall_clock = wall_clock or clock
         self._bulk: UnitOfWork | None = None
+        #: The stored policy in force for the bulk unit of work, read by its first command.
+        self._bulk_policy: Policy | None = None
         self._versions = PolicyVersions(self.events)
         self._cache = AggregateCache()
         self._head = LogHead()
@@ -219,7 +224,8 @@ class Desk(Application[UUID]):
         command that fails leaves the batch as it was before that command. When the block
         ends normally every pending event is saved in one transaction, unless the block
         called ``discard()`` on the unit of work it was given; when it raises, nothing is
-        written.
+        written. Every command of the block runs under the policy in force when the first
+        of them ran, or one the block loaded itself (see :meth:`_in_force`).
         """
         if self._bulk is not None:
             raise RuntimeError("unit_of_work() blocks do not nest")
@@ -235,6 +241,26 @@ class Desk(Application[UUID]):
         finally:
             unit.rollback()
             self._bulk = None
+            self._bulk_policy = None
+
+    def expect_tickets(self, refs: Iterable[str]) -> None:
+        """Tell the bulk unit of work which tickets its commands will name (an importer
+        knows them up front): the store is asked once which of them it holds, and a command
+        that opens one of the others reads nothing (a read each was an import's costliest
+        step). Refs that are not valid ticket refs are left to the commands to reject."""
+        if self._bulk is None:
+            raise RuntimeError("expect_tickets() needs a unit_of_work() block")
+        ids: list[UUID] = []
+        for ref in refs:
+            try:
+                ids.append(ticket_id(ticket_ref(ref)))
+            except CommandValidationError:
+                continue
+        if self.existing_streams is not None:
+            held = self.existing_streams(ids)
+        else:
+            held = {i for i in ids if self.recorder.select_events(i, limit=1)}
+        self._bulk.know_absent(i for i in ids if i not in held)
 
     def _write(
         self, work: Callable[[UnitOfWork, int], T], ref: str, expected: int | None = None
@@ -327,7 +353,20 @@ class Desk(Application[UUID]):
 
     def _in_force(self, unit: UnitOfWork) -> Policy:
         """The policy in force for a command of ``unit``: one read of the log's head tells
-        whether the cached current version still is (see :mod:`engine.policy_versions`)."""
+        whether the cached current version still is (see :mod:`engine.policy_versions`).
+
+        A bulk unit reads it once, for all its commands: they are written together or not
+        at all, so they run under one policy (or under the one the unit loaded, still
+        pending), and a read of the head per command was most of an import's reads."""
+        if unit is self._bulk:
+            pending = self._pending_registry()
+            if pending is not None and pending.pending_events:
+                return self._versions.current(pending)
+            if self._bulk_policy is None:
+                now = self._log_head()
+                since_now = self._head.observe(now)
+                self._bulk_policy = self._versions.current(None, head=now, since=since_now)
+            return self._bulk_policy
         if unit.head is not None:
             head, since = unit.head, unit.own_since
         else:
@@ -503,6 +542,8 @@ class Desk(Application[UUID]):
 
     def policy(self, version: int | None = None) -> Policy:
         """The policy of ``version`` (default: the current one; 0: the built-in default)."""
+        if version is None and self._bulk is not None:
+            return self._in_force(self._bulk)
         pending = self._pending_registry()
         if version is None:
             head = self._log_head()

@@ -95,7 +95,13 @@ def _plain(value: Any) -> bool:
         for key, item in value.items():
             if type(key) is not str or not key.isascii():
                 return False
-            if type(item) not in _LEAVES and not _plain(item):
+            item_kind = type(item)
+            if item_kind in _LEAVES:
+                continue
+            if item_kind is int:  # the other common member, checked here: no call per number
+                if not -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:
+                    return False
+            elif not _plain(item):
                 return False
         return True
     if kind is list or kind is tuple:

@@ -262,12 +262,28 @@ def draft_line(event_class: type, fields: Mapping[str, Any]) -> dict[str, Any]:
         "reason": fields["reason"],
         "command_id": fields["command_id"],
         "data": data,
-        "source": None if source is None else normal(source),
+        "source": _hashed_source(source),
         "prev_hash": fields["prev_hash"],
         "hash": "",
         "stream_id": str(fields["originator_id"]),
         "command_digest": fields["command_digest"],
     }
+
+
+def _hashed_source(source: dict[str, Any] | None) -> Any:
+    """The ``source`` of a draft line: the mapping itself when its keys are text and its
+    values plain scalars (an import's metadata always is), which is what :func:`normal` would
+    copy it to; the line is only hashed, so nothing can change it through the line."""
+    if source is None:
+        return None
+    if type(source) is dict and all(
+        type(key) is str and type(value) in _PLAIN_OR_NONE for key, value in source.items()
+    ):
+        return source
+    return normal(source)
+
+
+_PLAIN_OR_NONE = frozenset({str, int, float, bool, type(None)})
 
 
 # ---------------------------------------------------------------------- stored records

@@ -33,6 +33,7 @@ class UnitOfWork:
         self._history = history
         self._map: dict[UUID, Chained | None] = {}
         self._marks: dict[UUID, int | None] | None = None
+        self._absent: set[UUID] = set()
         self.discarded = False
         #: The log's head when this piece of work began (None: not read; a bulk unit), and
         #: the position since which the log held only this process's own events then.
@@ -44,12 +45,18 @@ class UnitOfWork:
     def get(self, aggregate_id: UUID) -> Chained | None:
         """The aggregate (loaded once, then the same object), or None if it does not exist."""
         if aggregate_id not in self._map:
-            self._map[aggregate_id] = self._load(aggregate_id)
+            absent = aggregate_id in self._absent
+            self._map[aggregate_id] = None if absent else self._load(aggregate_id)
             if self._marks is not None:  # loaded by this command: forgotten if it fails
                 self._marks.setdefault(aggregate_id, None)
         aggregate = self._map[aggregate_id]
         self._mark(aggregate_id, aggregate)
         return aggregate
+
+    def know_absent(self, aggregate_ids: Iterable[UUID]) -> None:
+        """Aggregates the store was found not to hold (asked for many at once): ``get``
+        answers None for them without a read (unless this unit has added one since)."""
+        self._absent.update(aggregate_ids)
 
     def peek(self, aggregate_id: UUID) -> Chained | None:
         """The aggregate if this unit of work holds it already (never loads)."""
@@ -130,11 +137,13 @@ class UnitOfWork:
         pending = self.pending
         recordings = self._save(*pending) if pending else []
         self._map.clear()
+        self._absent.clear()
         return recordings
 
     def rollback(self) -> None:
         """Forget everything: nothing of this unit of work is written."""
         self._map.clear()
+        self._absent.clear()
 
     def discard(self) -> None:
         """Decide that this unit of work writes nothing (a bulk job that found bad input)."""

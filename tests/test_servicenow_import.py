@@ -8,6 +8,7 @@ store. Source truth (counters, priority) is each incident's last row in the file
 from __future__ import annotations
 
 import csv
+import gc
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -623,3 +624,18 @@ def test_progress_runs_once_over_the_rows(
     first = calls[-1]
     import_servicenow(desk, SAMPLE, progress=lambda *c: calls.append(c))
     assert [first, calls[-1]] == [(198, 198), (198, 198)]
+
+
+def test_import_leaves_the_cycle_collector_as_it_found_it(memory_desk: Desk) -> None:
+    """The collector is paused while rows are applied (speed), never left off: after a
+    good file, after a rejected one, and still off when the caller had turned it off."""
+    assert gc.isenabled()
+    import_servicenow(memory_desk, SAMPLE)
+    import_servicenow(memory_desk, BROKEN)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        import_servicenow(memory_desk, SAMPLE)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

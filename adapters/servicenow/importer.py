@@ -40,9 +40,11 @@ Decisions, so nobody has to rediscover them:
 
 from __future__ import annotations
 
+import gc
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
@@ -261,9 +263,12 @@ def _apply_all(
     policy: Policy | None,
 ) -> None:
     """Install ``policy`` (if it changes anything) and apply every row; discard the unit of
-    work if anything failed, so a rejected file leaves nothing behind, not even the policy."""
+    work if anything failed, so a rejected file leaves nothing behind, not even the policy.
+    The desk learns the file's incidents first: which of them the store holds is one query,
+    not a read per incident the file opens."""
     if policy is not None:
         run.desk.load_policy(policy, actor=IMPORT_ACTOR)
+    run.desk.expect_tickets(dict.fromkeys(r.number for r in rows if isinstance(r, SourceRow)))
     run.policy = run.desk.policy()
     run.summary.policy_version = run.policy.version
     run.apply(rows)
@@ -292,12 +297,31 @@ def import_servicenow(
     path = Path(path)
     wanted = policy if policy is None or isinstance(policy, Policy) else parse_policy(policy)
     summary = ImportSummary(path=str(path), timezone=str(zone))
-    rows = _read(path, summary, zone)
-    with desk.unit_of_work() as unit:
-        _apply_all(unit, _Run(desk, summary, progress), rows, wanted)
+    with _collector_paused():
+        rows = _read(path, summary, zone)
+        with desk.unit_of_work() as unit:
+            _apply_all(unit, _Run(desk, summary, progress), rows, wanted)
     summary.written = summary.ok
     summary.elapsed = time.perf_counter() - started
     return _logged(summary)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector paused while an import runs (and restored after).
+
+    An import holds every row and every pending event until its one commit: millions of
+    objects, none of them garbage, which each full collection walks again; the 60k-row file
+    spent a fifth of its time there. Reference counting still frees what the import drops.
+    The switch is the process's: another thread's cycles wait until the import ends.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _logged(summary: ImportSummary) -> ImportSummary:
