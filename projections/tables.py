@@ -80,7 +80,11 @@ class TicketsStore(ViewStore):
             closes.append({"ref": ref, "valid_from": items[0].valid_from})
             for index, row in enumerate(items):
                 following = items[index + 1].valid_from if index + 1 < len(items) else None
-                versions.append({**_ticket_values(row), "valid_to": following})
+                # next_milestone_at says when a clock tick may record something: a fact of
+                # the current row only (computed for a batch's last row of each ticket).
+                versions.append(
+                    {**_ticket_values(row), "valid_to": following, "next_milestone_at": None}
+                )
             latest.append(_ticket_values(items[-1]))
         self.executemany(cursor, sql.CLOSE_VERSIONS, closes)
         self.executemany(cursor, sql.INSERT_VERSION, versions)

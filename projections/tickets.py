@@ -84,14 +84,20 @@ class TicketsProjection(Projection[TicketsStore]):
             return 0
         rows: list[TicketRow] = []
         damaged: list[Damage] = []
+        # Only a ticket's current row needs its next SLA milestone (it says when a clock
+        # tick may record something): it is computed for each ticket's last event here.
+        last = {
+            event.ref: i for i, (event, _) in enumerate(items) if isinstance(event, TicketEvent)
+        }
         try:
-            for event, tracking in items:
+            for index, (event, tracking) in enumerate(items):
                 if isinstance(event, Unreadable):
                     damaged.append(
                         Damage(tracking.notification_id, event.ref, event.stream_id, event.reason)
                     )
                 elif isinstance(event, TicketEvent):
-                    row = self._apply(event, tracking.notification_id, damaged)
+                    latest = last[event.ref] == index
+                    row = self._apply(event, tracking.notification_id, damaged, latest=latest)
                     if row is not None:
                         rows.append(row)
             return self.view.write(rows, damaged, items[-1][1])
@@ -99,8 +105,11 @@ class TicketsProjection(Projection[TicketsStore]):
             self._cache.clear()  # the view kept nothing of this batch: neither may the cache
             raise
 
-    def _apply(self, event: TicketEvent, position: int, damaged: list[Damage]) -> TicketRow | None:
-        """The ticket's row after ``event``; None (and the damage noted) when the ticket's
+    def _apply(
+        self, event: TicketEvent, position: int, damaged: list[Damage], *, latest: bool = True
+    ) -> TicketRow | None:
+        """The ticket's row after ``event`` (with its next SLA milestone when it is the
+        ``latest`` row the batch writes); None (and the damage noted) when the ticket's
         earlier events cannot be read."""
         ref = event.ref
         cached = self._cache.pop(ref, None)
@@ -130,7 +139,7 @@ class TicketsProjection(Projection[TicketsStore]):
         if len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
         statuses = timer_statuses(ticket, self.world.calendar, event.occurred_at)
-        upcoming = self._next_milestone(cached) if ticket.sla_timers else None
+        upcoming = self._next_milestone(cached) if latest and ticket.sla_timers else None
         return ticket_row(ticket, statuses, position, upcoming, resolved_by=cached.owner)
 
     def _next_milestone(self, cached: _Cached) -> Any:
