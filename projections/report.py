@@ -324,7 +324,7 @@ def _by_owner(
     for ticket, micros in resolved:
         durations[_name(owner(ticket))].append(micros)
     return {
-        key: {"resolved": len(micros), "median_resolve_seconds": _median(micros)}
+        key: {"resolved": len(micros), "median_resolve_seconds": median_of(micros)}
         for key, micros in sorted(durations.items())
     }
 
@@ -351,7 +351,7 @@ def _by_n_then_name(item: tuple[str, int]) -> tuple[int, str]:
 
 
 def _mean_median(micros: list[int]) -> dict[str, float | None]:
-    return {"mean": mean_seconds(sum(micros), len(micros)), "median": _median(micros)}
+    return {"mean": mean_seconds(sum(micros), len(micros)), "median": median_of(micros)}
 
 
 def mean_seconds(total_micros: int, count: int) -> float | None:
@@ -360,7 +360,8 @@ def mean_seconds(total_micros: int, count: int) -> float | None:
     return total_micros / (count * _MICROS_PER_SECOND) if count else None
 
 
-def _median(micros: list[int]) -> float | None:
+def median_of(micros: list[int]) -> float | None:
+    """The median of durations in microseconds, in seconds (None when there are none)."""
     ordered = sorted(micros)
     middle = len(ordered) // 2
     if len(ordered) % 2:

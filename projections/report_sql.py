@@ -16,8 +16,10 @@ What keeps the numbers exactly those of the reference:
 - a mean is an exact integer sum divided once: SQL sums whole seconds and leftover
   microseconds separately (neither can overflow a BIGINT, and ``d = d / 10⁶ · 10⁶ + d % 10⁶``
   holds in both backends, whose integer division truncates), Python adds them;
-- a median is read from the middle one or two values of the ordered durations
-  (``ROW_NUMBER`` over each figure and owner), never averaged in SQL;
+- a median is taken from the middle one or two values of the ordered durations, never
+  averaged in SQL: the database sorts the response times and returns the middle two rows;
+  resolution times come back as one narrow row per resolved ticket (group, assignee,
+  microseconds), since the medians by group and assignee need every group's order;
 - ``opened_by_day`` groups by the floor of ``opened_at`` over a day of microseconds (also
   before 1970), turned into the UTC date in Python;
 - keys are sorted in Python (code points), not by a database collation.
@@ -26,8 +28,6 @@ What keeps the numbers exactly those of the reference:
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -37,6 +37,7 @@ from projections.report import (
     NO_VALUE,
     check_parameters,
     mean_seconds,
+    median_of,
     median_seconds,
     period_json,
     resolution_rates,
@@ -98,20 +99,16 @@ def statements(*, grouped: bool) -> dict[str, str]:
     ``:group``. Parameters: ``:start``, ``:end``, ``:as_of`` (microseconds)."""
     exists = "t.opened_at <= :as_of" + (" AND t.assignment_group = :group" if grouped else "")
     opened = f"{exists} AND t.opened_at >= :start AND t.opened_at < :end"
+    # ``t.state || ''``: not an index lookup, so that SQLite (without statistics) finds the
+    # resolved tickets by the period on resolved_at, not among every closed ticket ever.
     resolved = (
-        f"{exists} AND t.state IN ({_quoted(_RESOLVED)}) AND t.resolved_at >= :start "
+        f"{exists} AND t.state || '' IN ({_quoted(_RESOLVED)}) AND t.resolved_at >= :start "
         "AND t.resolved_at < :end AND t.resolved_at <= :as_of"
     )
     backlog = f"{exists} AND t.state IN ({_quoted(_OPEN)})"
-    durations = " UNION ALL ".join(
-        f"SELECT '{figure}' AS figure, {owner} AS owner, {duration} AS micros "
-        f"FROM {{tickets}} t WHERE {where}"
-        for figure, owner, duration, where in (
-            ("mtta", "''", "t.responded_at - t.opened_at", f"{opened} AND {_RESPONDED}"),
-            ("mttr", "''", "t.resolved_at - t.opened_at", resolved),
-            ("group", _name("t.resolved_group"), "t.resolved_at - t.opened_at", resolved),
-            ("assignee", _name("t.resolved_assignee"), "t.resolved_at - t.opened_at", resolved),
-        )
+    responses = (
+        f"SELECT t.responded_at - t.opened_at AS micros FROM {{tickets}} t "
+        f"WHERE {opened} AND {_RESPONDED}"
     )
     return {
         "opened": (
@@ -154,12 +151,17 @@ def statements(*, grouped: bool) -> dict[str, str]:
             f"SELECT s.name AS name, {_STAGE_AT} AS stage, COUNT(*) AS n FROM {{sla_timers}} s "
             f"WHERE s.ref IN (SELECT t.ref FROM {{tickets}} t WHERE {opened}) GROUP BY 1, 2"
         ),
-        "medians": (
-            "SELECT figure, owner, micros, size FROM (SELECT figure, owner, micros, "
-            "ROW_NUMBER() OVER (PARTITION BY figure, owner ORDER BY micros) AS position, "
-            "COUNT(*) OVER (PARTITION BY figure, owner) AS size "
-            f"FROM ({durations}) durations) ranked "
-            "WHERE position IN ((size + 1) / 2, (size + 2) / 2) ORDER BY figure, owner, micros"
+        # The middle one or two response times: sorted in the database, two rows out.
+        "mtta_middle": (
+            f"{responses} ORDER BY micros LIMIT 2 "
+            f"OFFSET (SELECT (COUNT(*) - 1) / 2 FROM ({responses}) counted)"
+        ),
+        # One narrow row per resolved ticket: the medians by group and assignee need each
+        # group's ordered durations, which Python sorts faster than window functions do.
+        "resolutions": (
+            f"SELECT {_name('t.resolved_group')} AS resolved_group, "
+            f"{_name('t.resolved_assignee')} AS resolved_assignee, "
+            f"t.resolved_at - t.opened_at AS micros FROM {{tickets}} t WHERE {resolved}"
         ),
     }
 
@@ -185,7 +187,9 @@ def sql_report(
         params["group"] = group
     found = store.aggregate(statements(grouped=group is not None), params, at=versions_at)
     [opened], [resolved] = found["opened"], found["resolved"]
-    middles = _middles(found["medians"])
+    responded = _int(opened["responded"])
+    response_middle = [int(row["micros"]) for row in found["mtta_middle"]][: 2 - responded % 2]
+    resolutions = found["resolutions"]
     categories = found["by_category"]
     return {
         "period": period_json(period_from, period_to, as_of, group),
@@ -206,8 +210,14 @@ def sql_report(
         },
         "backlog": _backlog(found["aging"]),
         "sla": _sla(found["sla"]),
-        "mtta_seconds": _mean_median(opened, "responded", middles.get(("mtta", ""))),
-        "mttr_seconds": _mean_median(resolved, "n", middles.get(("mttr", ""))),
+        "mtta_seconds": {
+            "mean": _mean(opened, "responded"),
+            "median": median_seconds(response_middle),
+        },
+        "mttr_seconds": {
+            "mean": _mean(resolved, "n"),
+            "median": median_of([int(row["micros"]) for row in resolutions]),
+        },
         **resolution_rates(
             count=_int(resolved["n"]),
             first_contact=_int(resolved["first_contact"]),
@@ -215,8 +225,8 @@ def sql_report(
             reassigned=_int(resolved["reassigned"]),
             reassignments=_int(resolved["reassignments"]),
         ),
-        "by_group": _by_owner(middles, "group"),
-        "by_assignee": _by_owner(middles, "assignee"),
+        "by_group": _by_owner(resolutions, "resolved_group"),
+        "by_assignee": _by_owner(resolutions, "resolved_assignee"),
         "top_categories": {
             "escalations": top_entries(_totals(categories, "escalations")),
             "reassignments": top_entries(_totals(categories, "reassignments")),
@@ -234,21 +244,21 @@ def _date(day: Any) -> str:
     return (_EPOCH_DATE + timedelta(days=int(day))).isoformat()
 
 
-def _counts(rows: list[dict[str, Any]]) -> dict[str, int]:
+def _counts(rows: list[Any]) -> dict[str, int]:
     return dict(sorted((str(row["name"]), _int(row["n"])) for row in rows))
 
 
-def _totals(rows: list[dict[str, Any]], column: str) -> dict[str, int]:
+def _totals(rows: list[Any], column: str) -> dict[str, int]:
     return {str(row["name"]): _int(row[column]) for row in rows}
 
 
-def _backlog(rows: list[dict[str, Any]]) -> dict[str, object]:
+def _backlog(rows: list[Any]) -> dict[str, object]:
     by_bucket = {int(row["bucket"]): _int(row["n"]) for row in rows}
     aging = {key: by_bucket.get(index, 0) for index, (key, _) in enumerate(AGING_BUCKETS)}
     return {"open": sum(aging.values()), "aging": aging}
 
 
-def _sla(rows: list[dict[str, Any]]) -> dict[str, dict[str, int | float | None]]:
+def _sla(rows: list[Any]) -> dict[str, dict[str, int | float | None]]:
     counts: defaultdict[str, Counter[str]] = defaultdict(Counter)
     for row in rows:
         stage = str(row["stage"])
@@ -260,37 +270,16 @@ def _sla(rows: list[dict[str, Any]]) -> dict[str, dict[str, int | float | None]]
     }
 
 
-@dataclass
-class _Middle:
-    """How many durations one figure (and owner) has, and its middle one or two values."""
-
-    size: int
-    values: list[int] = field(default_factory=list)
-
-
-def _middles(rows: list[dict[str, Any]]) -> dict[tuple[str, str], _Middle]:
-    middles: dict[tuple[str, str], _Middle] = {}
-    for row in rows:
-        key = (str(row["figure"]), str(row["owner"]))
-        middles.setdefault(key, _Middle(_int(row["size"]))).values.append(int(row["micros"]))
-    return middles
-
-
-def _mean_median(
-    sums: Mapping[str, Any], count_column: str, middle: _Middle | None
-) -> dict[str, float | None]:
+def _mean(sums: Any, count_column: str) -> float | None:
     total = _int(sums["seconds"]) * _SECOND_US + _int(sums["micros"])
-    return {
-        "mean": mean_seconds(total, _int(sums[count_column])),
-        "median": None if middle is None else median_seconds(middle.values),
-    }
+    return mean_seconds(total, _int(sums[count_column]))
 
 
-def _by_owner(
-    middles: dict[tuple[str, str], _Middle], figure: str
-) -> dict[str, dict[str, int | float | None]]:
+def _by_owner(resolutions: list[Any], column: str) -> dict[str, dict[str, int | float | None]]:
+    durations: defaultdict[str, list[int]] = defaultdict(list)
+    for row in resolutions:
+        durations[str(row[column])].append(int(row["micros"]))
     return {
-        owner: {"resolved": middle.size, "median_resolve_seconds": median_seconds(middle.values)}
-        for (name, owner), middle in sorted(middles.items(), key=lambda item: item[0])
-        if name == figure
+        owner: {"resolved": len(micros), "median_resolve_seconds": median_of(micros)}
+        for owner, micros in sorted(durations.items())
     }

@@ -185,18 +185,20 @@ class TicketsStore(ViewStore):
 
     def aggregate(
         self, statements: Mapping[str, str], params: Mapping[str, Any], *, at: int | None = None
-    ) -> dict[str, list[dict[str, Any]]]:
+    ) -> dict[str, list[Any]]:
         """The rows of each of ``statements`` (by name), run in one read transaction over the
         current tickets and timers, or (``at`` microseconds) over the rows valid then:
-        statements read ``{tickets}`` and ``{sla_timers}``, and get the other source here."""
+        statements read ``{tickets}`` and ``{sla_timers}``, and get the other source here.
+        Rows are the driver's own, each indexable by column name (not copied into dicts: a
+        statement may return one narrow row per ticket)."""
         bound = dict(params)
         if at is not None:
             bound["at"] = at
-        found: dict[str, list[dict[str, Any]]] = {}
+        found: dict[str, list[Any]] = {}
         with self.transaction(write=False) as cursor:
             for name, statement in statements.items():
                 cursor.execute(self.sql(statement if at is None else sql.as_of(statement)), bound)
-                found[name] = [dict(row) for row in cursor.fetchall()]
+                found[name] = list(cursor.fetchall())
         return found
 
     def damage(self, ref: str, stream_id: str) -> list[dict[str, Any]]:
