@@ -275,8 +275,9 @@ class Queries:
         as_of: datetime | None = None,
         group: str | None = None,
     ) -> dict[str, object]:
-        """The desk report of docs/reports.md over [period_from, period_to) as of ``as_of``."""
-        from projections.report import ReportTicket, ReportTimer, compute_report  # noqa: PLC0415
+        """The desk report of docs/reports.md over [period_from, period_to) as of ``as_of``,
+        computed by SQL aggregates in the views (:mod:`projections.report_sql`)."""
+        from projections.report_sql import sql_report  # noqa: PLC0415 - reports only
 
         moment, at = self._moment(as_of)
         end = period_to or moment
@@ -285,26 +286,13 @@ class Queries:
             raise CommandValidationError(
                 "from", f"the period is empty: {start.isoformat()} is not before {end.isoformat()}"
             )
-        where = [
-            (
-                f"(opened_at >= :start AND opened_at < :end) OR (resolved_at >= :start "
-                f"AND resolved_at < :end) OR {_OPEN_SQL}"
-            )
-        ]
-        params: dict[str, Any] = {"start": to_us(start), "end": to_us(end)}
-        if group is not None:
-            where.append("assignment_group = :group")
-            params["group"] = group
-        rows = self.views.tickets.select(where, params, at=at, order="ref")
-        now = to_us(moment) or 0
-        tickets = [_report_ticket(row, ReportTicket) for row in rows]
-        opened = [row["ref"] for row in rows if params["start"] <= row["opened_at"] < params["end"]]
-        timers = [
-            ReportTimer(ref=t["ref"], name=t["name"], stage=_stage_at(t, now))
-            for t in self.views.tickets.timers(opened, at=at)
-        ]
-        return compute_report(
-            tickets, timers, period_from=start, period_to=end, as_of=moment, group=group
+        return sql_report(
+            self.views.tickets,
+            period_from=start,
+            period_to=end,
+            as_of=moment,
+            group=group,
+            versions_at=at,
         )
 
 
@@ -354,33 +342,6 @@ def ticket_json(row: dict[str, Any], at: int) -> dict[str, Any]:
         "impact_mitigated_at": iso(row["impact_mitigated_at"]),
         "reviewed": bool(row["reviewed"]),
     }
-
-
-def _stage_at(row: dict[str, Any], at: int) -> str:
-    due = row["due_at"]
-    if row["stage"] == "in_progress" and due is not None and due < at:
-        return "breached"
-    return str(row["stage"])
-
-
-def _report_ticket(row: dict[str, Any], cls: Any) -> Any:
-    return cls(
-        ref=row["ref"],
-        state=row["state"],
-        priority=row["priority"],
-        channel=row["channel"],
-        category=row["category"],
-        assignment_group=row["assignment_group"],
-        opened_at=from_us(row["opened_at"]),
-        responded_at=from_us(row["responded_at"]),
-        resolved_at=from_us(row["resolved_at"]),
-        reassignment_count=row["reassignment_count"],
-        reopen_count=row["reopen_count"],
-        escalation_count=row["escalation_count"],
-        hold_count=row["hold_count"],
-        resolved_group=row["resolved_group"],
-        resolved_assignee=row["resolved_assignee"],
-    )
 
 
 def _encode_cursor(value: Any, ref: str) -> str:

@@ -7,6 +7,12 @@ keeps (:class:`ReportTicket`, :class:`ReportTimer`), already taken as of the rep
 two ways the
 choice is marked *(decided)*, and ``tests/test_report.py`` pins each one.
 
+:func:`compute_report` is the reference definition. The read side computes the same figures
+with SQL aggregates in the view store (:mod:`projections.report_sql`); both end in this
+module's public helpers (:func:`period_json`, :func:`mean_seconds`, :func:`median_seconds`,
+:func:`ratio`, :func:`resolution_rates`, :func:`sla_entry`, :func:`top_entries`), so they
+give the same bytes, and ``tests/test_report_sql.py`` checks they agree on random histories.
+
 Parameters
     The period is ``[period_from, period_to)`` (start included, end excluded) and T is
     ``as_of``. All three must be aware datetimes; a naive one raises
@@ -103,7 +109,7 @@ Empty store (or empty populations)
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -171,7 +177,7 @@ def compute_report(
     Raises :class:`~engine.errors.CommandValidationError` for a naive instant or a period that
     runs backwards. Every figure is defined in this module's docstring.
     """
-    _check_parameters(period_from, period_to, as_of)
+    check_parameters(period_from, period_to, as_of)
     existing = [
         ticket
         for ticket in tickets
@@ -189,12 +195,7 @@ def compute_report(
     backlog = [t for t in existing if t.state in _OPEN_STATES]
     opened_refs = {t.ref for t in opened}
     return {
-        "period": {
-            "from": _iso(period_from),
-            "to": _iso(period_to),
-            "as_of": _iso(as_of),
-            "group": group,
-        },
+        "period": period_json(period_from, period_to, as_of, group),
         "volume": _volume(opened, resolved_count=len(resolved)),
         "backlog": {"open": len(backlog), "aging": _aging(backlog, as_of)},
         "sla": _sla(timer for timer in timers if timer.ref in opened_refs),
@@ -210,7 +211,9 @@ def compute_report(
     }
 
 
-def _check_parameters(period_from: datetime, period_to: datetime, as_of: datetime) -> None:
+def check_parameters(period_from: datetime, period_to: datetime, as_of: datetime) -> None:
+    """Raise :class:`~engine.errors.CommandValidationError` for a naive instant or a period
+    that runs backwards (any way of computing the report checks the same)."""
     for field, instant in (("from", period_from), ("to", period_to), ("as_of", as_of)):
         if instant.utcoffset() is None:
             raise CommandValidationError(
@@ -222,6 +225,13 @@ def _check_parameters(period_from: datetime, period_to: datetime, as_of: datetim
             f"{_iso(period_from)} is after to ({_iso(period_to)}); the period [from, to) "
             "must not run backwards",
         )
+
+
+def period_json(
+    period_from: datetime, period_to: datetime, as_of: datetime, group: str | None
+) -> dict[str, str | None]:
+    """The ``period`` figure: the instants in UTC, and the group or None."""
+    return {"from": _iso(period_from), "to": _iso(period_to), "as_of": _iso(as_of), "group": group}
 
 
 def _volume(opened: list[ReportTicket], *, resolved_count: int) -> dict[str, object]:
@@ -255,15 +265,18 @@ def _sla(timers: Iterable[ReportTimer]) -> dict[str, dict[str, int | float | Non
         elif timer.stage in _RUNNING_STAGES:
             counts[timer.name]["running"] += 1
     return {
-        name: {
-            "achieved": stages[SlaStage.ACHIEVED],
-            "breached": stages[SlaStage.BREACHED],
-            "running": stages["running"],
-            "adherence": _ratio(
-                stages[SlaStage.ACHIEVED], stages[SlaStage.ACHIEVED] + stages[SlaStage.BREACHED]
-            ),
-        }
+        name: sla_entry(stages[SlaStage.ACHIEVED], stages[SlaStage.BREACHED], stages["running"])
         for name, stages in sorted(counts.items())
+    }
+
+
+def sla_entry(achieved: int, breached: int, running: int) -> dict[str, int | float | None]:
+    """One SLA name's figures from its counted timers."""
+    return {
+        "achieved": achieved,
+        "breached": breached,
+        "running": running,
+        "adherence": ratio(achieved, achieved + breached),
     }
 
 
@@ -276,19 +289,31 @@ def _response_micros(opened: list[ReportTicket], as_of: datetime) -> list[int]:
 
 
 def _resolution_rates(resolved: list[ReportTicket]) -> dict[str, float | None]:
-    first_contact = sum(
-        t.reassignment_count == 0
-        and t.escalation_count == 0
-        and t.hold_count == 0
-        and t.reopen_count == 0
-        for t in resolved
+    return resolution_rates(
+        count=len(resolved),
+        first_contact=sum(
+            t.reassignment_count == 0
+            and t.escalation_count == 0
+            and t.hold_count == 0
+            and t.reopen_count == 0
+            for t in resolved
+        ),
+        reopened=sum(t.reopen_count >= 1 for t in resolved),
+        reassigned=sum(t.reassignment_count >= 1 for t in resolved),
+        reassignments=sum(t.reassignment_count for t in resolved),
     )
-    count = len(resolved)
+
+
+def resolution_rates(
+    *, count: int, first_contact: int, reopened: int, reassigned: int, reassignments: int
+) -> dict[str, float | None]:
+    """The four rates over ``count`` resolved tickets, from how many of them were resolved
+    at first contact, reopened, reassigned, and their reassignments in all."""
     return {
-        "fcr_rate": _ratio(first_contact, count),
-        "reopen_rate": _ratio(sum(t.reopen_count >= 1 for t in resolved), count),
-        "reassignment_rate": _ratio(sum(t.reassignment_count >= 1 for t in resolved), count),
-        "mean_reassignments": _ratio(sum(t.reassignment_count for t in resolved), count),
+        "fcr_rate": ratio(first_contact, count),
+        "reopen_rate": ratio(reopened, count),
+        "reassignment_rate": ratio(reassigned, count),
+        "mean_reassignments": ratio(reassignments, count),
     }
 
 
@@ -299,7 +324,7 @@ def _by_owner(
     for ticket, micros in resolved:
         durations[_name(owner(ticket))].append(micros)
     return {
-        key: {"resolved": len(micros), "median_resolve_seconds": _median(micros)}
+        key: {"resolved": len(micros), "median_resolve_seconds": median_of(micros)}
         for key, micros in sorted(durations.items())
     }
 
@@ -310,6 +335,12 @@ def _top_categories(
     totals: Counter[str] = Counter()
     for ticket in opened:
         totals[_name(ticket.category)] += amount(ticket)
+    return top_entries(totals)
+
+
+def top_entries(totals: Mapping[str, int]) -> list[list[str | int]]:
+    """The ``top_categories`` list of per-category totals: largest first, ties by name,
+    at most five, zeros left out."""
     ranked = sorted(((name, n) for name, n in totals.items() if n > 0), key=_by_n_then_name)
     return [[name, n] for name, n in ranked[:TOP_CATEGORIES]]
 
@@ -320,21 +351,37 @@ def _by_n_then_name(item: tuple[str, int]) -> tuple[int, str]:
 
 
 def _mean_median(micros: list[int]) -> dict[str, float | None]:
-    mean = sum(micros) / (len(micros) * _MICROS_PER_SECOND) if micros else None
-    return {"mean": mean, "median": _median(micros)}
+    return {"mean": mean_seconds(sum(micros), len(micros)), "median": median_of(micros)}
 
 
-def _median(micros: list[int]) -> float | None:
-    if not micros:
-        return None
+def mean_seconds(total_micros: int, count: int) -> float | None:
+    """The mean of ``count`` durations summing to ``total_micros``, in seconds: one
+    correctly rounded division of the exact sum (None when there are none)."""
+    return total_micros / (count * _MICROS_PER_SECOND) if count else None
+
+
+def median_of(micros: list[int]) -> float | None:
+    """The median of durations in microseconds, in seconds (None when there are none)."""
     ordered = sorted(micros)
     middle = len(ordered) // 2
     if len(ordered) % 2:
-        return ordered[middle] / _MICROS_PER_SECOND
-    return (ordered[middle - 1] + ordered[middle]) / (2 * _MICROS_PER_SECOND)
+        return median_seconds(ordered[middle : middle + 1])
+    return median_seconds(ordered[middle - 1 : middle + 1])
 
 
-def _ratio(part: int, whole: int) -> float | None:
+def median_seconds(middle: Sequence[int]) -> float | None:
+    """The median in seconds from the middle of the ordered durations: the middle value of
+    an odd count, the two middle values of an even one (nothing: None)."""
+    if not middle:
+        return None
+    if len(middle) == 1:
+        return middle[0] / _MICROS_PER_SECOND
+    lower, upper = middle
+    return (lower + upper) / (2 * _MICROS_PER_SECOND)
+
+
+def ratio(part: int, whole: int) -> float | None:
+    """``part / whole`` as a float, None when ``whole`` is 0."""
     return part / whole if whole else None
 
 

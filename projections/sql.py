@@ -163,3 +163,21 @@ INSERT_AUDIT = (
     "VALUES (:position, :ref, :version, :type, :occurred_at, :actor) "
     "ON CONFLICT (position) DO NOTHING"
 )
+
+
+#: The rows valid at ``:at`` (microseconds), read in place of the current ones: a ticket's or
+#: timer's version from its last change at or before that instant.
+TICKETS_AS_OF = (
+    "(SELECT * FROM {ticket_versions} WHERE valid_from <= :at "
+    "AND (valid_to IS NULL OR valid_to > :at))"
+)
+TIMERS_AS_OF = (
+    "(SELECT * FROM {sla_timer_versions} WHERE valid_from <= :at "
+    "AND (valid_to IS NULL OR valid_to > :at))"
+)
+
+
+def as_of(statement: str) -> str:
+    """``statement`` reading the rows valid at ``:at`` wherever it reads ``{tickets}`` or
+    ``{sla_timers}``: one statement answers for now and for any earlier instant."""
+    return statement.replace("{tickets}", TICKETS_AS_OF).replace("{sla_timers}", TIMERS_AS_OF)

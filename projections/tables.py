@@ -157,10 +157,7 @@ class TicketsStore(ViewStore):
         bound = dict(params or {})
         source = "{tickets}"
         if at is not None:
-            source = (
-                "(SELECT * FROM {ticket_versions} WHERE valid_from <= :at "
-                "AND (valid_to IS NULL OR valid_to > :at))"
-            )
+            source = sql.TICKETS_AS_OF
             bound["at"] = at
         statement = f"SELECT * FROM {source} t"
         if where:
@@ -189,6 +186,24 @@ class TicketsStore(ViewStore):
             chosen = f" AND ref IN ({', '.join(':' + n for n in names)})"
             found.extend(self.rows(statement + chosen, {**bound, **names}))
         return sorted(found, key=lambda row: (row["ref"], row["seq"]))
+
+    def aggregate(
+        self, statements: Mapping[str, str], params: Mapping[str, Any], *, at: int | None = None
+    ) -> dict[str, list[Any]]:
+        """The rows of each of ``statements`` (by name), run in one read transaction over the
+        current tickets and timers, or (``at`` microseconds) over the rows valid then:
+        statements read ``{tickets}`` and ``{sla_timers}``, and get the other source here.
+        Rows are the driver's own, each indexable by column name (not copied into dicts: a
+        statement may return one narrow row per ticket)."""
+        bound = dict(params)
+        if at is not None:
+            bound["at"] = at
+        found: dict[str, list[Any]] = {}
+        with self.transaction(write=False) as cursor:
+            for name, statement in statements.items():
+                cursor.execute(self.sql(statement if at is None else sql.as_of(statement)), bound)
+                found[name] = list(cursor.fetchall())
+        return found
 
     def damage(self, ref: str, stream_id: str) -> list[dict[str, Any]]:
         """The events of ``ref`` (its stream ``stream_id``) the projection could not read."""

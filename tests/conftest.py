@@ -17,6 +17,7 @@ import os
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -71,20 +72,28 @@ def postgres_server() -> str:
     return url
 
 
-@pytest.fixture
-def postgres_url(postgres_server: str) -> Iterator[str]:
-    """A store URL on a fresh, empty schema of its own; the schema is dropped afterwards."""
+@contextmanager
+def postgres_schema(server: str) -> Iterator[str]:
+    """A store URL on a fresh, empty schema of its own on ``server``; dropped on exit (also
+    for tests that need several fresh stores in one test, e.g. one per hypothesis example)."""
     schema = f"dl_test_{uuid.uuid4().hex[:16]}"
-    conninfo = _postgres_conninfo(postgres_server)
+    conninfo = _postgres_conninfo(server)
     with psycopg.connect(conninfo, autocommit=True) as connection:
         connection.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
     try:
-        yield f"{postgres_server}?schema={schema}"
+        yield f"{server}?schema={schema}"
     finally:
         with psycopg.connect(conninfo, autocommit=True) as connection:
             connection.execute(
                 sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema))
             )
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A store URL on a fresh, empty schema of its own; the schema is dropped afterwards."""
+    with postgres_schema(postgres_server) as url:
+        yield url
 
 
 @pytest.fixture
