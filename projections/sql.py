@@ -181,3 +181,26 @@ def as_of(statement: str) -> str:
     """``statement`` reading the rows valid at ``:at`` wherever it reads ``{tickets}`` or
     ``{sla_timers}``: one statement answers for now and for any earlier instant."""
     return statement.replace("{tickets}", TICKETS_AS_OF).replace("{sla_timers}", TIMERS_AS_OF)
+
+
+#: The temporary tables a report as of an instant reads (one connection's own).
+AS_OF_TICKETS = "dl_report_tickets_as_of"
+AS_OF_TIMERS = "dl_report_timers_as_of"
+AS_OF_DROPS = (f"DROP TABLE IF EXISTS {AS_OF_TICKETS}", f"DROP TABLE IF EXISTS {AS_OF_TIMERS}")
+
+
+def as_of_tables(dialect: str) -> tuple[str, ...]:
+    """Statements filling the temporary tables with the rows valid at ``:at`` (dropped at
+    the end of the transaction on PostgreSQL; by :data:`AS_OF_DROPS` on SQLite)."""
+    scope = "ON COMMIT DROP " if dialect == "postgres" else ""
+    return (
+        *AS_OF_DROPS,
+        f"CREATE TEMPORARY TABLE {AS_OF_TICKETS} {scope}AS SELECT * FROM {TICKETS_AS_OF} t",
+        f"CREATE TEMPORARY TABLE {AS_OF_TIMERS} {scope}AS SELECT * FROM {TIMERS_AS_OF} s",
+    )
+
+
+def from_as_of_tables(statement: str) -> str:
+    """``statement`` reading the temporary as-of tables instead of the current rows."""
+    return statement.replace("{tickets}", AS_OF_TICKETS).replace("{sla_timers}", AS_OF_TIMERS)
+

@@ -196,13 +196,21 @@ class TicketsStore(ViewStore):
         Rows are the driver's own, each indexable by column name (not copied into dicts: a
         statement may return one narrow row per ticket)."""
         bound = dict(params)
-        if at is not None:
-            bound["at"] = at
         found: dict[str, list[Any]] = {}
         with self.transaction(write=False) as cursor:
+            if at is not None:
+                # The rows valid at ``at`` are picked out of every version once, into
+                # temporary tables the statements then read (picking them out again in each
+                # statement scanned the versions a dozen times).
+                for create in sql.as_of_tables(self.dialect.name):
+                    cursor.execute(self.sql(create), {"at": at})
             for name, statement in statements.items():
-                cursor.execute(self.sql(statement if at is None else sql.as_of(statement)), bound)
+                text = statement if at is None else sql.from_as_of_tables(statement)
+                cursor.execute(self.sql(text), bound)
                 found[name] = list(cursor.fetchall())
+            if at is not None:
+                for drop in sql.AS_OF_DROPS:
+                    cursor.execute(drop)
         return found
 
     def damage(self, ref: str, stream_id: str) -> list[dict[str, Any]]:
