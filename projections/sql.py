@@ -203,4 +203,3 @@ def as_of_tables(dialect: str) -> tuple[str, ...]:
 def from_as_of_tables(statement: str) -> str:
     """``statement`` reading the temporary as-of tables instead of the current rows."""
     return statement.replace("{tickets}", AS_OF_TICKETS).replace("{sla_timers}", AS_OF_TIMERS)
-

@@ -198,6 +198,8 @@ class TicketsStore(ViewStore):
         bound = dict(params)
         found: dict[str, list[Any]] = {}
         with self.transaction(write=False) as cursor:
+            if self.dialect.name == "postgres":  # one snapshot for every statement
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             if at is not None:
                 # The rows valid at ``at`` are picked out of every version once, into
                 # temporary tables the statements then read (picking them out again in each
