@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from bench.readme import section
+from bench.readme import BEGIN, END, PUBLISHED, README, published_section, replaced, section
 from bench.records import Record, at_least, below, ratio_at_least
 from bench.sizes import SIZES
 from bench.suite import Figure, run
@@ -97,6 +97,21 @@ def test_the_readme_section_is_a_markdown_table_of_the_results(
     assert 1 + len(results["figures"]) == len(rows)
     assert results["machine"]["cpu"] in text
     assert "make bench" in text
+
+
+def test_the_readme_shows_exactly_the_published_run() -> None:
+    """The README's performance section is generated from bench/published.json (the run
+    `python -m bench.readme --write` published): editing one without the other fails here."""
+    published = json.loads(PUBLISHED.read_text(encoding="utf-8"))
+    assert section(published).strip() == published_section(README.read_text(encoding="utf-8"))
+    assert published["size"] == "default", "publish a run of the default size"
+
+
+def test_publishing_replaces_only_what_lies_between_the_markers() -> None:
+    readme = f"# Title\n\n{BEGIN}\nold numbers\n{END}\n\n## Next\n"
+    assert f"# Title\n\n{BEGIN}\nnew\n{END}\n\n## Next\n" == replaced(readme, "new\n")
+    with pytest.raises(ValueError, match="lacks the markers"):
+        replaced("# no markers\n", "new")
 
 
 def test_a_ratio_goal_is_met_only_when_deskledger_keeps_up_with_the_baseline() -> None:
