@@ -7,6 +7,9 @@ log every projection, the relay and ``verify`` read. A command runs in a unit of
 due (:mod:`engine.sla_monitor`), call the command's handler (:mod:`engine.handlers`), save
 every touched aggregate in one transaction. A write race is retried (reload, re-check the
 rules, re-apply) unless the caller gave ``expected_version``, which turns it into an error.
+
+One module, past 500 lines: the service's public surface (commands, reads, the log, policy,
+evidence) in one place for embedders; the work lives in the modules named above.
 """
 
 from __future__ import annotations

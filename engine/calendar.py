@@ -63,6 +63,9 @@ Errors::
 
 ``add``/``elapsed``/``is_working`` raise ``ValueError`` for naive datetimes and negative
 durations.
+
+One module, past 500 lines: the calendar's parsing, its week precomputation and its
+arithmetic share one representation (UTC weeks in microseconds) and are tested as one.
 """
 
 from __future__ import annotations

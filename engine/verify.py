@@ -19,6 +19,9 @@ A second chain runs over the whole log in position order (:func:`engine.audit.ch
 over the hashes the events carry, as a reader of an export computes it); its head is printed
 as ``<position>:<hash>``, and heads noted earlier (checkpoints) must still be on it. Every
 snapshot is compared with the state its events produce.
+
+One module, past 500 lines: one verdict table and the passes that apply it (chains,
+snapshots, checkpoints); their findings share one vocabulary.
 """
 
 from __future__ import annotations

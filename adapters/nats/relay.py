@@ -30,6 +30,9 @@ with back-off up to ``alert_backoff_max``, because an operator can raise the lim
 event that does not decode stops the relay with :class:`UnreadableEventError`. In every case
 the events before it are published first. Back-off and give-up clocks restart only when the
 stream actually moved forward, never on a mere reconnect.
+
+One module, past 500 lines: the relay loop, its retry and back-off, and what it reports are
+one state machine; subjects, codec, stream setup, anchors and the thread live beside it.
 """
 
 from __future__ import annotations

@@ -12,6 +12,9 @@ the ticket's hash chain (:mod:`engine.chain`). ``source`` keeps metadata of impo
 history; ``None`` for live work. A state-changing event names the lifecycle action it
 records (``action``); the state it enters comes from the lifecycle table, so projections
 read the table, not event names.
+
+One module, past 500 lines: every event type with its mutator, so that a ticket's state and
+everything that changes it are read in one place.
 """
 
 from __future__ import annotations

@@ -6,6 +6,9 @@ the ticket's facts, raises a typed error (writing nothing), then records one or 
 through :meth:`~engine.chain.Chained._record`, which links each into the ticket's hash chain.
 A ticket only ever records events on itself: rules that span tickets (a major incident and its
 children) are policies the application service runs over both (:mod:`engine.major_incident`).
+
+One module, past 500 lines: every command of the aggregate, so that the rules of
+docs/lifecycle.md are read in one place, next to the lifecycle table they consult.
 """
 
 from __future__ import annotations
