@@ -105,20 +105,22 @@ def test_control_characters_are_made_visible(
     assert "bell\\x07 and \\x1b[31mred" in out
 
 
-def test_a_closed_pipe_ends_export_quietly(tmp_path: Path) -> None:
-    """`deskledger export | head -c100` ends with exit 0 and nothing on stderr."""
+@pytest.mark.parametrize("command", [["export"], ["report"]])
+def test_a_closed_pipe_ends_a_command_quietly(tmp_path: Path, command: list[str]) -> None:
+    """`deskledger export | head -c100` (and a table read the same way: rich would exit 1)
+    ends with exit 0 and nothing on stderr."""
     url = f"sqlite:///{tmp_path / 'pipe.db'}"
     env = {**os.environ, "DESKLEDGER_STORE": url}
     for number in range(60):
         assert main(["--store", url, *_open(f"INC{number}")]) == 0
-    export = subprocess.Popen(
-        [*CLI, "export"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    reading = subprocess.Popen(
+        [*CLI, *command], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
-    assert export.stdout is not None
-    assert len(export.stdout.read(100)) == 100
-    export.stdout.close()
-    _, err = export.communicate(timeout=60)
-    assert (export.returncode, err) == (0, b"")
+    assert reading.stdout is not None
+    assert len(reading.stdout.read(100)) == 100
+    reading.stdout.close()
+    _, err = reading.communicate(timeout=60)
+    assert (reading.returncode, err) == (0, b"")
 
 
 def test_an_argument_that_is_not_utf8_is_named(tmp_path: Path) -> None:

@@ -54,8 +54,16 @@ def text(value: object, style: str = "") -> Text:
 def stdout() -> Console:
     from rich.console import Console  # noqa: PLC0415
 
+    class PipedConsole(Console):
+        """Rich exits 1 when the reader goes away (``deskledger report | head``); the CLI
+        treats that as the reader's choice, as it does for every other command: exit 0."""
+
+        def on_broken_pipe(self) -> None:
+            self.quiet = True
+            raise BrokenPipeError
+
     plain = not sys.stdout.isatty()
-    return Console(
+    return PipedConsole(
         markup=False,
         emoji=False,
         highlight=False,
