@@ -188,17 +188,7 @@ def test_eight_sqlite_processes_on_five_tickets_lose_and_double_nothing(sqlite_u
     process; every other with a command id) on 5 shared tickets of one SQLite file, while this
     process keeps the views caught up: every command succeeds, each leaves exactly one
     event, each command id appears once, verify is OK and the views equal a rebuild."""
-    setup = open_desk(sqlite_url)
-    before = open_busy_tickets(setup)
-    setup.close()
-    reader, views = _followed_views(sqlite_url)
-    try:
-        failures = run_workers(sqlite_url, views.catch_up)
-    finally:
-        reader.close()
-
-    assert [] == failures
-    check_busy_store(sqlite_url, before)
+    busy_round(sqlite_url)
 
 
 @pytest.mark.postgres
@@ -207,17 +197,23 @@ def test_eight_postgres_processes_on_five_tickets_lose_and_double_nothing(
     postgres_url: str,
 ) -> None:
     """The same on one PostgreSQL schema."""
-    setup = open_desk(postgres_url)
+    busy_round(postgres_url)
+
+
+def busy_round(url: str) -> None:
+    """The busy tickets opened, the workers run while this process follows the log, then
+    nothing lost, nothing doubled, nothing failed."""
+    setup = open_desk(url)
     before = open_busy_tickets(setup)
     setup.close()
-    reader, views = _followed_views(postgres_url)
+    reader, views = _followed_views(url)
     try:
-        failures = run_workers(postgres_url, views.catch_up)
+        failures = run_workers(url, views.catch_up)
     finally:
         reader.close()
 
     assert [] == failures
-    check_busy_store(postgres_url, before)
+    check_busy_store(url, before)
 
 
 def test_a_plain_command_from_a_lagging_clock_happens_after_the_last_event(
