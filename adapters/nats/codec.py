@@ -1,10 +1,13 @@
-"""The envelope on the wire: stored notification → :class:`Envelope` → message, and back.
+"""The envelope on the wire: stored notification → envelope line → message, and back.
 
-Reading goes through eventsourcing's mapper (``desk.mapper.to_domain_event``), the one
-decoder of stored events: whatever the store is configured with (a cipher, a compressor, an
-upcast class version, custom transcodings) the relay publishes what the engine reads. A
-notification that does not decode is an :class:`~engine.errors.UnreadableEventError` naming
-its ticket and position; the relay stops there.
+Reading decodes each stored record the way eventsourcing's mapper does (its cipher and
+compressor when the store has them, then its transcoder) and builds the event's envelope
+line straight from the recorded state (:func:`engine.envelope.stored_line`): the same JSON
+object ``export`` writes and the event's hash covers — for an upcast event, what was recorded.
+No domain event is built: that was a third of the relay's time. The record's topic must still
+name a class this code knows (checked once per topic). A notification that does not decode is
+an :class:`~engine.errors.UnreadableEventError` naming its ticket and position; the relay
+stops there.
 
 :class:`LogReader` also yields, for every notification, the digest the log-wide hash chain
 steps over (:func:`engine.audit.chain_step`): the event's ``hash`` — for a stored record that
@@ -15,11 +18,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 from uuid import UUID
 
-from eventsourcing.persistence import MapperDeserialisationError, Notification
-from eventsourcing.utils import TopicError
+from eventsourcing.persistence import Mapper, MapperDeserialisationError, Notification
+from eventsourcing.utils import TopicError, resolve_topic
 
 from adapters.nats.subjects import (
     HEADER_EVENT_TYPE,
@@ -32,7 +36,7 @@ from adapters.nats.subjects import (
 )
 from engine.audit import chain_step
 from engine.chain import LedgerEvent
-from engine.envelope import Envelope, envelope_of
+from engine.envelope import Envelope, stored_line
 from engine.errors import UnreadableEventError
 
 if TYPE_CHECKING:
@@ -48,7 +52,18 @@ DECODING_ERRORS: tuple[type[Exception], ...] = (
     ValueError,
 )
 
-_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
+
+def _compact_encoder() -> Callable[[Any], str]:
+    """json's C encoder with the relay's settings (raw UTF-8, no whitespace), built once:
+    ``JSONEncoder.encode`` builds it again for every message."""
+    make = getattr(json.encoder, "c_make_encoder", None)  # not in the typing stubs
+    if make is None:  # pragma: no cover - CPython has it
+        return json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    encoder = make(None, None, json.encoder.encode_basestring, None, ":", ",", False, False, True)
+    return lambda value: "".join(encoder(value, 0))
+
+
+_to_json = _compact_encoder()
 
 
 class Outgoing(NamedTuple):
@@ -60,20 +75,21 @@ class Outgoing(NamedTuple):
     body: bytes
 
 
-def encode(envelope: Envelope, store_id: str) -> Outgoing:
-    """The subject, §13 headers and JSON body of one event's envelope."""
-    position, ticket, type_name = envelope.position, envelope.ticket, envelope.type
+def encode(line: Mapping[str, Any], store_id: str) -> Outgoing:
+    """The subject, §13 headers and JSON body of one event's envelope line (its
+    :meth:`~engine.envelope.Envelope.as_dict`, or the line :func:`stored_line` reads)."""
+    position, ticket, type_name = line["position"], line["ticket"], line["type"]
     return Outgoing(
         position,
-        subject_for(ticket, type_name, policy=is_policy_stream(envelope.stream_id)),
+        subject_for(ticket, type_name, policy=is_policy_stream(line["stream_id"])),
         {
             HEADER_MSG_ID: f"{store_id}:{position}",  # subjects.event_msg_id, inlined: hot
             HEADER_POSITION: str(position),
             HEADER_EVENT_TYPE: type_name,
             HEADER_TICKET: ticket,
-            HEADER_OCCURRED_AT: envelope.occurred_at,
+            HEADER_OCCURRED_AT: line["occurred_at"],
         },
-        _JSON.encode(envelope.as_dict()).encode(),
+        _to_json(line).encode(),
     )
 
 
@@ -102,11 +118,16 @@ def too_large(outgoing: Outgoing, max_payload: int, extra_headers: dict[str, str
 
 
 class LogEntry(NamedTuple):
-    """One notification of the log: its envelope (``None`` if not relayed) and chain digest."""
+    """One notification of the log: its envelope line (``None`` if not relayed) and chain
+    digest."""
 
     position: int
-    envelope: Envelope | None
+    line: dict[str, Any] | None
     digest: str
+
+    @property
+    def ticket(self) -> str | None:
+        return None if self.line is None else self.line["ticket"]
 
 
 class LogPage(NamedTuple):
@@ -117,13 +138,14 @@ class LogPage(NamedTuple):
 
 
 class LogReader:
-    """Reads the log in position order as :class:`LogEntry` values, through the mapper."""
+    """Reads the log in position order as :class:`LogEntry` values."""
 
     page_size = 1000
 
     def __init__(self, desk: Desk) -> None:
         self._desk = desk
         self._refs: dict[UUID, str] = {}
+        self._ledger_topics: dict[str, bool] = {}
 
     def read(self, after: int, limit: int) -> LogPage:
         """Up to ``limit`` entries after position ``after``, stopping before the first
@@ -131,14 +153,24 @@ class LogReader:
         notifications = self._desk.recorder.select_notifications(
             after, limit, inclusive_of_start=False
         )
-        mapper = self._desk.mapper
+        state_of = _state_reader(self._desk.mapper)
+        ledger_topics = self._ledger_topics
         entries: list[LogEntry] = []
         for notification in notifications:
+            topic = notification.topic
             try:
-                event: Any = mapper.to_domain_event(notification)
-                if isinstance(event, LedgerEvent):
-                    envelope = envelope_of(event, notification.id)
-                    entries.append(LogEntry(notification.id, envelope, envelope.hash))
+                ledger = ledger_topics.get(topic)
+                if ledger is None:
+                    ledger = ledger_topics[topic] = issubclass(resolve_topic(topic), LedgerEvent)
+                if ledger:
+                    line = stored_line(
+                        topic,
+                        state_of(notification.state),
+                        position=notification.id,
+                        version=notification.originator_version,
+                        stream_id=notification.originator_id,
+                    )
+                    entries.append(LogEntry(notification.id, line, line["hash"]))
                 else:
                     digest = hashlib.sha256(notification.state).hexdigest()
                     entries.append(LogEntry(notification.id, None, digest))
@@ -180,3 +212,24 @@ class LogReader:
             if not page.entries:
                 break
         return head
+
+
+def _state_reader(mapper: Mapper[UUID]) -> Callable[[bytes], Any]:
+    """Stored bytes → the recorded state, as ``mapper.to_domain_event`` decodes them (its
+    cipher, then its compressor, then its transcoder), without building the event."""
+    decode = mapper.transcoder.decode
+    if mapper.cipher is None and mapper.compressor is None:
+        return decode
+    cipher, compressor = mapper.cipher, mapper.compressor
+
+    def read(stored: bytes) -> Any:
+        try:
+            if cipher is not None:
+                stored = cipher.decrypt(stored)
+            if compressor is not None:
+                stored = compressor.decompress(stored)
+        except Exception as error:  # the mapper's own wrapping of any failure here
+            raise MapperDeserialisationError(str(error)) from error
+        return decode(stored)
+
+    return read

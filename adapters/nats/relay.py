@@ -396,17 +396,17 @@ class Relay:
         failure: Exception | None = page.unreadable
         max_payload, roomy = nc.max_payload, nc.max_payload - HEADER_ALLOWANCE
         for entry in page.entries:
-            envelope = entry.envelope
-            if envelope is None:
+            line = entry.line
+            if line is None:
                 prepared.append((entry, None))
                 continue
-            outgoing = encode(envelope, store_id)
+            outgoing = encode(line, store_id)
             if len(outgoing.body) > roomy:  # measure the headers only near the limit
                 size = too_large(outgoing, max_payload, _LONGEST_SEQUENCE_HEADER)
                 if size is not None:
                     failure = UnpublishableEventError(
                         entry.position,
-                        envelope.ticket,
+                        line["ticket"],
                         f"its message is {size:,} bytes, more than the server's max_payload "
                         f"of {max_payload:,} bytes",
                     )
@@ -425,12 +425,12 @@ class Relay:
                 reply = ""
                 if every == 1 or index % every == 0 or index == last:
                     reply = f"{inbox}.{sequence}"
-                    ticket = entry.envelope.ticket if entry.envelope else None
                     acks.expect(
                         Expected(
-                            sequence, position, ticket, cursor.events, cursor.checkpoints, None
+                            sequence, position, entry.ticket, cursor.events, cursor.checkpoints,
+                            None,
                         )
-                    )
+                    )  # fmt: skip
                 await publish(message.subject, message.body, reply, message.headers)
             cursor.head = step(cursor.head, position, entry.digest)
             cursor.position, cursor.digest = position, entry.digest

@@ -97,7 +97,8 @@ def prepared_messages(desk: Desk) -> list[Outgoing]:
     """The relay's subjects and bodies for every event, computed before any timing."""
     store_id = desk.store_id()
     return [
-        encode(envelope_of(logged.event, logged.position), store_id) for logged in desk.read_log()
+        encode(envelope_of(logged.event, logged.position).as_dict(), store_id)
+        for logged in desk.read_log()
     ]
 
 
