@@ -15,6 +15,7 @@ from adapters.settings import Settings
 from adapters.stores import (
     StoreUnavailableError,
     StoreURLError,
+    head_reader,
     prepared_store,
     redacted,
     snapshot_lister,
@@ -57,6 +58,7 @@ def open_desk(
     desk.on_snapshot_ignored = _log_ignored_snapshot
     desk.snapshot_streams = snapshot_lister(desk.snapshots)
     desk.existing_streams = stream_finder(desk.recorder)
+    desk.head_reader = head_reader(desk.recorder)
     return desk
 
 

@@ -44,7 +44,7 @@ from engine.errors import (
 from engine.ids import policy_registry_id, ticket_id, ticket_ref
 from engine.legacy import register_legacy_topics
 from engine.loading import fast_forward, history, load, replay
-from engine.log_head import LogHead
+from engine.log_head import HeadReader, LogHead
 from engine.policy import Policy, parse_policy, pin_holidays
 from engine.policy_versions import PolicyVersions
 from engine.sla import TimerStatus
@@ -157,6 +157,9 @@ class Desk(Application[UUID]):
         #: Tells which of some streams the store holds, in one query, if the store can
         #: (:meth:`expect_tickets` otherwise asks stream by stream); set by the composition root.
         self.existing_streams: Callable[[Sequence[UUID]], set[UUID]] | None = None
+        #: Reads the log's head more cheaply than the recorder, if the store can (a SQLite
+        #: file: its own connection); set by the composition root, closed with the desk.
+        self.head_reader: HeadReader | None = None
         super().__init__(env)
         self.clock = clock
         self.wall_clock = wall_clock or clock
@@ -377,7 +380,14 @@ class Desk(Application[UUID]):
             since = self._head.observe(head)
         return self._versions.current(self._pending_registry(), head=head, since=since)
 
+    def close(self) -> None:
+        if self.head_reader is not None:
+            self.head_reader.close()
+        super().close()
+
     def _log_head(self) -> int:
+        if self.head_reader is not None:
+            return self.head_reader()
         return self.recorder.max_notification_id() or 0
 
     def _pinned(self, policy: Policy) -> tuple[PolicyLookup, SlaMonitor]:

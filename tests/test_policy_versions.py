@@ -81,3 +81,23 @@ def test_the_registry_is_read_again_only_when_the_log_moved(
     _open(first, "INC4")
     assert looked + 1 == len(reads)
     assert [("Response", 1)] == _timers(first, "INC4")
+
+
+def test_a_sqlite_desk_reads_the_head_on_its_own_connection(
+    sqlite_url: str, open_store: Callable[[str], Desk]
+) -> None:
+    """On a SQLite file the head is read on a connection kept for it (cheaper than the
+    recorder's pooled read): it sees every commit, its own desk's and another's, as the
+    recorder does, and it is closed with the desk."""
+    first, second = open_store(sqlite_url), open_store(sqlite_url)
+    reader = first.head_reader
+    assert reader is not None
+    assert 0 == reader()
+    first.load_policy(FIRST, actor="admin")
+    _open(first, "INC1")
+    mine = reader()
+    assert first.recorder.max_notification_id() == mine
+    _open(second, "INC2")
+    assert second.recorder.max_notification_id() == reader() > mine
+    first.close()
+    assert getattr(reader, "_connection", "none") is None  # closed with the desk
