@@ -18,8 +18,8 @@ from typing import Any, ClassVar
 from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic
 
-from engine.envelope import HASH_FORMAT, draft_line, hashed_line
-from engine.hashformat import GENESIS, line_hash
+from engine.envelope import HASH_FORMAT, draft_content, hashed_line
+from engine.hashformat import GENESIS, content_hash, line_hash
 
 
 @dataclass(frozen=True)
@@ -106,10 +106,13 @@ def sealed(event_class: type[LedgerEvent], fields: dict[str, Any]) -> LedgerEven
     """The event ``event_class(**fields)`` with its ``hash`` (format 2) filled in: hashed
     from its fields, then built once (the same hash :func:`seal` gives the built draft)."""
     try:
-        line = draft_line(event_class, fields)
+        content = draft_content(event_class, fields)
     except KeyError:  # a field left to its default: hash the built event
+        content = None
+    digest = None if content is None else content_hash(content)
+    if digest is None:  # an unusual value: the built event's line says how it is hashed
         return seal(event_class(**fields))
-    fields["hash"] = line_hash(line)
+    fields["hash"] = digest
     return event_class(**fields)
 
 

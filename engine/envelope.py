@@ -36,6 +36,7 @@ from typing import Any, Self
 from uuid import UUID
 
 from engine.audit import normal
+from engine.hashformat import v2_content
 
 #: The hash format of the events this code writes (see docs/hash-format.md).
 HASH_FORMAT = 2
@@ -241,33 +242,29 @@ def hashed_line(event: Any) -> dict[str, Any]:
     return line
 
 
-def draft_line(event_class: type, fields: Mapping[str, Any]) -> dict[str, Any]:
-    """The envelope (at position 0) of the format-2 event ``event_class(**fields)`` would
-    be, built from its constructor's fields without building the event; KeyError when a
-    field of its ``data`` is not among them (left to a default)."""
-    source = fields["source"]
+def draft_content(event_class: type, fields: Mapping[str, Any]) -> str | None:
+    """The canonical JSON (format 2) of what the hash of ``event_class(**fields)`` covers,
+    written from its constructor's fields without building the event or its line; None when
+    a value is not of the usual plain shape, KeyError when a field of its ``data`` is not
+    among them (left to a default). The caller then hashes the built event's line."""
     data = {}
     for name in data_fields(event_class):
         value = fields[name]
         data[name] = value if value is None or type(value) in _PLAIN else _json_value(value)
-    return {
-        "format": HASH_FORMAT,
-        "position": 0,
-        "ticket": fields["ref"],
-        "type": event_class.__name__,
-        "version": fields["originator_version"],
-        "occurred_at": fields["occurred_at"].isoformat(),
-        "recorded_at": fields["timestamp"].isoformat(),
-        "actor": fields["actor"],
-        "reason": fields["reason"],
-        "command_id": fields["command_id"],
-        "data": data,
-        "source": _hashed_source(source),
-        "prev_hash": fields["prev_hash"],
-        "hash": "",
-        "stream_id": str(fields["originator_id"]),
-        "command_digest": fields["command_digest"],
-    }
+    return v2_content(
+        actor=fields["actor"],
+        command_digest=fields["command_digest"],
+        command_id=fields["command_id"],
+        data=data,
+        occurred_at=fields["occurred_at"].isoformat(),
+        prev_hash=fields["prev_hash"],
+        reason=fields["reason"],
+        recorded_at=fields["timestamp"].isoformat(),
+        source=_hashed_source(fields["source"]),
+        stream_id=str(fields["originator_id"]),
+        ticket=fields["ref"],
+        type_name=event_class.__name__,
+    )
 
 
 def _hashed_source(source: dict[str, Any] | None) -> Any:

@@ -115,23 +115,58 @@ def _v2_usual(line: Mapping[str, Any]) -> str | None:
     None for any other line (:func:`canonical_json` then encodes it, or says why not)."""
     if line.keys() != _V2_USUAL_KEYS or line["format"] != 2 or type(line["format"]) is not int:
         return None
-    data, source = line["data"], line["source"]
+    return v2_content(
+        actor=line["actor"],
+        command_digest=line["command_digest"],
+        command_id=line["command_id"],
+        data=line["data"],
+        occurred_at=line["occurred_at"],
+        prev_hash=line["prev_hash"],
+        reason=line["reason"],
+        recorded_at=line["recorded_at"],
+        source=line["source"],
+        stream_id=line["stream_id"],
+        ticket=line["ticket"],
+        type_name=line["type"],
+    )
+
+
+def v2_content(
+    *,
+    actor: Any,
+    command_digest: Any,
+    command_id: Any,
+    data: Any,
+    occurred_at: Any,
+    prev_hash: Any,
+    reason: Any,
+    recorded_at: Any,
+    source: Any,
+    stream_id: Any,
+    ticket: Any,
+    type_name: Any,
+) -> str | None:
+    """The canonical JSON of a format-2 event's hashed content from its values, written
+    member by member in JCS order: text or null for the envelope's text fields, ``data``
+    and ``source`` (or null) objects of plain JSON values. None for other values (the
+    event's line then goes through :func:`canonical_json`). A new event is hashed from its
+    values this way before it is built (:func:`engine.chain.sealed`)."""
     if type(data) is not dict or (source is not None and type(source) is not dict):
         return None
     try:
         members = (
-            '{"actor":', quoted(line["actor"]),
-            ',"command_digest":', quoted(line["command_digest"]),
-            ',"command_id":', quoted(line["command_id"]),
+            '{"actor":', quoted(actor),
+            ',"command_digest":', quoted(command_digest),
+            ',"command_id":', quoted(command_id),
             ',"data":', plain_json(data),
-            ',"format":2,"occurred_at":', quoted(line["occurred_at"]),
-            ',"prev_hash":', quoted(line["prev_hash"]),
-            ',"reason":', quoted(line["reason"]),
-            ',"recorded_at":', quoted(line["recorded_at"]),
+            ',"format":2,"occurred_at":', quoted(occurred_at),
+            ',"prev_hash":', quoted(prev_hash),
+            ',"reason":', quoted(reason),
+            ',"recorded_at":', quoted(recorded_at),
             ',"source":', "null" if source is None else plain_json(source),
-            ',"stream_id":', quoted(line["stream_id"]),
-            ',"ticket":', quoted(line["ticket"]),
-            ',"type":', quoted(line["type"]),
+            ',"stream_id":', quoted(stream_id),
+            ',"ticket":', quoted(ticket),
+            ',"type":', quoted(type_name),
             "}",
         )  # fmt: skip
     except TypeError:
@@ -139,14 +174,22 @@ def _v2_usual(line: Mapping[str, Any]) -> str | None:
     return "".join(members)
 
 
+def content_hash(content: str) -> str | None:
+    """SHA-256 (hex) of canonical content text; None when it holds a lone surrogate (no
+    UTF-8 form: :func:`canonical_json` says why)."""
+    try:
+        return hashlib.sha256(content.encode("utf-8")).hexdigest()
+    except UnicodeEncodeError:
+        return None
+
+
 def line_hash(line: Mapping[str, Any]) -> str:
     """The SHA-256 (hex) the line's ``hash`` must equal, computed as its ``format`` says."""
     usual = _v2_usual(line)
     if usual is not None:
-        try:
-            return hashlib.sha256(usual.encode("utf-8")).hexdigest()
-        except UnicodeEncodeError:
-            pass  # a lone surrogate: canonical_json says so
+        digest = content_hash(usual)
+        if digest is not None:
+            return digest
     content = hashed_content(line)
     if line["format"] == 2:
         encoded = canonical_json(content)

@@ -10,6 +10,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -20,8 +21,11 @@ from hypothesis import strategies as st
 from engine import audit
 from engine.application import Desk
 from engine.canonical import canonical_json
+from engine.chain import sealed
+from engine.envelope import hashed_line
 from engine.hashformat import GENESIS, chain_step, hashed_content, line_hash
 from engine.log import export_lines
+from engine.ticket.facts import CommentAdded
 
 
 def v1_lines(desk: Desk) -> list[tuple[dict[str, Any], str]]:
@@ -174,3 +178,49 @@ def test_format_2_lines_of_the_usual_shape_hash_as_the_definition_says(line: Any
             line_hash(line)
         return
     assert expected == line_hash(line)
+
+
+_SCALAR = st.none() | st.booleans() | st.integers(-(2**60), 2**60) | st.text(max_size=8)
+_SOURCE = st.none() | st.dictionaries(
+    st.text(max_size=6), _SCALAR | st.lists(_SCALAR, max_size=2) | st.floats(), max_size=3
+)
+
+
+@given(
+    text=st.text(max_size=30),
+    actor=st.text(min_size=1, max_size=10),
+    command_id=st.none() | st.text(max_size=10),
+    source=_SOURCE,
+)
+def test_a_new_event_is_hashed_from_its_fields_as_its_line_would_be(
+    text: str, actor: str, command_id: str | None, source: dict[str, Any] | None
+) -> None:
+    """A new event is hashed from its constructor's fields before it is built (the fast
+    path); whatever the values (non-ASCII, lone surrogates, nested or float source values),
+    the hash is the one its built line gives, or both refuse it alike."""
+    fields: dict[str, Any] = {
+        "originator_id": UUID(int=7),
+        "originator_version": 3,
+        "timestamp": datetime(2026, 3, 2, 9, 30, tzinfo=UTC),
+        "ref": "INC0001",
+        "occurred_at": datetime(2026, 3, 2, 9, 29, 59, 250_000, tzinfo=UTC),
+        "actor": actor,
+        "command_id": command_id,
+        "command_digest": None if command_id is None else "d" * 64,
+        "reason": None,
+        "source": source,
+        "format": 2,
+        "prev_hash": "a" * 64,
+        "hash": "",
+        "text": text,
+        "visibility": "internal",
+    }
+    try:
+        expected: str | type[Exception] = line_hash(hashed_line(CommentAdded(**fields)))
+    except ValueError:
+        expected = ValueError
+    try:
+        found: str | type[Exception] = sealed(CommentAdded, dict(fields)).hash
+    except ValueError:
+        found = ValueError
+    assert expected == found
