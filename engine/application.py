@@ -344,8 +344,10 @@ class Desk(Application[UUID]):
                 texts, policy.text_limits(), ref=command.ref, actor=actor, command_id=command_id
             )
             with unit.savepoint() as marks:
-                stamp = self._stamp(actor, at, command_id, source, command.ref)
-                stamp = replace(stamp, command_digest=digest, command=cmd.command_name(command))
+                stamp = self._stamp(
+                    actor, at, command_id, source, command.ref,
+                    digest=digest, command=cmd.command_name(command),
+                )  # fmt: skip
                 ticket, duplicate = self._apply(
                     unit, command, stamp, expected=expected_version, attempt=attempt, policy=policy
                 )
@@ -474,6 +476,9 @@ class Desk(Application[UUID]):
         command_id: str | None,
         source: dict[str, Any] | None,
         ref: str | None = None,
+        *,
+        digest: str | None = None,
+        command: str | None = None,
     ) -> Stamp:
         occurred_at = at if at is not None else self.clock.now()
         if occurred_at.tzinfo is None:
@@ -493,6 +498,8 @@ class Desk(Application[UUID]):
             command_id=command_id,
             source=source,
             explicit=at is not None,
+            command_digest=digest,
+            command=command,
         )
 
     def _system_stamp(self, at: datetime) -> Stamp:
