@@ -10,8 +10,8 @@ from eventsourcing.persistence import Tracking
 from eventsourcing.projection import Projection
 
 from engine.chain import LedgerEvent
+from projections.columns import to_us
 from projections.feed import Item
-from projections.rows import to_us
 from projections.tables import AuditEntry, AuditStore
 
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from engine.envelope import envelope
 from engine.errors import CommandValidationError, TicketNotFoundError, UnreadableEventError
 from engine.ids import ticket_id
-from projections.rows import from_us, iso, made_sla_at, to_us
+from projections.columns import from_us, iso, made_sla_at, to_us
 from projections.views import ReadSide
 
 if TYPE_CHECKING:

@@ -32,6 +32,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from engine.vocabulary import SlaStage, TicketState
+from projections.columns import to_us
 from projections.report import (
     AGING_BUCKETS,
     NO_VALUE,
@@ -44,7 +45,6 @@ from projections.report import (
     sla_entry,
     top_entries,
 )
-from projections.rows import to_us
 from projections.tables import TicketsStore
 
 _DAY_US = 86_400_000_000

@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from projections.rows import BOOLEAN_COLUMNS, INSTANT_COLUMNS, TICKET_COLUMNS, TIMER_COLUMNS
+from projections.columns import BOOLEAN_COLUMNS, INSTANT_COLUMNS, TICKET_COLUMNS, TIMER_COLUMNS
 
 _INTEGER_COLUMNS = frozenset(
     {

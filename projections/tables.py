@@ -11,7 +11,8 @@ from typing import Any
 from eventsourcing.persistence import Tracking
 
 from projections import sql
-from projections.rows import TIMER_COLUMNS, TicketRow
+from projections.columns import TIMER_COLUMNS
+from projections.rows import TicketRow
 from projections.store import Executor, ViewStore
 
 

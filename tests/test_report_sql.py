@@ -29,10 +29,10 @@ from adapters.bootstrap import open_desk
 from engine.application import Desk
 from engine.clock import SimulatedClock
 from engine.errors import DeskLedgerError
+from projections.columns import from_us, to_us
 from projections.queries import Queries
 from projections.report import AGING_BUCKETS, ReportTicket, ReportTimer, compute_report
 from projections.report_sql import sql_report
-from projections.rows import from_us, to_us
 from projections.tables import TicketsStore
 from projections.views import open_views
 from tests.conftest import START, postgres_schema
