@@ -3,7 +3,7 @@
 Every query catches the views up with the log first, then answers from the views: now, or as
 of an instant *T* (the row of each ticket's last event at or before *T*, with SLA timers run
 on to *T*). Answers use the JSON field names of the CLI (docs/cli.md); instants are ISO-8601 in UTC.
-The views come from a :class:`projections.views.ReadSide`: a store's own
+The views come from a :class:`projections.reading.ReadSide`: a store's own
 (:class:`~projections.views.DeskViews`) or a replica's fed over NATS — the same answers from
 the same rows.
 """
@@ -21,7 +21,7 @@ from engine.envelope import envelope
 from engine.errors import CommandValidationError, TicketNotFoundError, UnreadableEventError
 from engine.ids import ticket_id
 from projections.columns import from_us, iso, made_sla_at, to_us
-from projections.views import ReadSide
+from projections.reading import ReadSide
 
 if TYPE_CHECKING:
     from projections.timeline import Timeline

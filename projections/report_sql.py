@@ -33,6 +33,7 @@ from typing import Any
 
 from engine.vocabulary import SlaStage, TicketState
 from projections.columns import to_us
+from projections.reading import TicketReads
 from projections.report import (
     AGING_BUCKETS,
     NO_VALUE,
@@ -45,7 +46,6 @@ from projections.report import (
     sla_entry,
     top_entries,
 )
-from projections.tables import TicketsStore
 
 _DAY_US = 86_400_000_000
 _SECOND_US = 1_000_000
@@ -167,7 +167,7 @@ def statements(*, grouped: bool) -> dict[str, str]:
 
 
 def sql_report(
-    store: TicketsStore,
+    store: TicketReads,
     *,
     period_from: datetime,
     period_to: datetime,

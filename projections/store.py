@@ -13,7 +13,7 @@ from __future__ import annotations
 from abc import abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, Protocol
+from typing import Any
 
 from eventsourcing.persistence import (
     IntegrityError,
@@ -23,30 +23,16 @@ from eventsourcing.persistence import (
     TrackingRecorder,
 )
 
+from projections.reading import Executor, ViewReads
 from projections.sql import Dialect
 
 
-class Executor(Protocol):
-    """The part of a DB-API cursor the view stores use."""
+class ViewStore(ViewReads, TrackingRecorder):
+    """Tables of one view plus its tracking position, on one backend (reads:
+    :class:`~projections.reading.ViewReads`)."""
 
-    def execute(self, statement: str, params: Any = ..., /) -> Any: ...
-
-    def executemany(self, statement: str, params: Any, /) -> Any: ...
-
-    def fetchall(self) -> Any: ...
-
-    def fetchone(self) -> Any: ...
-
-
-class ViewStore(TrackingRecorder):
-    """Tables of one view plus its tracking position, on one backend."""
-
-    #: The view's name: its tables' family and its tracking table (``dl_<name>_tracking``).
-    view: str = ""
     tables: tuple[str, ...] = ()
     drops: tuple[str, ...] = ()
-    #: Tables and the columns this code writes to them (see :meth:`outdated`).
-    columns: Mapping[str, Sequence[str]] = {}
 
     def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect
@@ -54,25 +40,13 @@ class ViewStore(TrackingRecorder):
     # ------------------------------------------------------------------ backend
 
     @abstractmethod
-    def transaction(self, *, write: bool) -> Any:
-        """A context manager yielding an :class:`Executor` in one transaction."""
-
-    @abstractmethod
     def lock_suffix(self) -> str:
         """What makes a SELECT lock the rows it reads ("" where writers are serialised)."""
 
     # ------------------------------------------------------------------ statements
 
-    def sql(self, statement: str) -> str:
-        return self.dialect.sql(statement)
-
     def run(self, cursor: Executor, statement: str, params: Any = None) -> None:
         cursor.execute(self.sql(statement), {} if params is None else params)
-
-    def rows(self, statement: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-        with self.transaction(write=False) as cursor:
-            cursor.execute(self.sql(statement), dict(params or {}))
-            return [dict(row) for row in cursor.fetchall()]
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -105,13 +79,6 @@ class ViewStore(TrackingRecorder):
         )
 
     # ------------------------------------------------------------------ tracking
-
-    def max_tracking_id(self, application_name: str) -> int | None:
-        rows = self.rows(
-            f"SELECT notification_id FROM {{{self.view}_tracking}} WHERE application_name = :app",
-            {"app": application_name},
-        )
-        return int(rows[0]["notification_id"]) if rows else None
 
     def insert_tracking(self, tracking: Tracking) -> None:
         with self.batch(tracking) as (cursor, current):

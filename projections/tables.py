@@ -12,8 +12,9 @@ from eventsourcing.persistence import Tracking
 
 from projections import sql
 from projections.columns import TIMER_COLUMNS
+from projections.reading import CHUNK, AuditReads, Executor, TicketReads
 from projections.rows import TicketRow
-from projections.store import Executor, ViewStore
+from projections.store import ViewStore
 
 
 @dataclass(frozen=True)
@@ -38,16 +39,12 @@ class AuditEntry:
     actor: str
 
 
-class TicketsStore(ViewStore):
-    """Tickets now and as of any instant, their SLA timers, and events that could not be read."""
+class TicketsStore(ViewStore, TicketReads):
+    """The tickets view, written from the tickets projection (reads:
+    :class:`~projections.reading.TicketReads`)."""
 
-    view = "tickets"
     tables = sql.TICKET_TABLES
     drops = sql.TICKET_DROPS
-    columns: Mapping[str, Sequence[str]] = {
-        "tickets": sql.TICKET_ROW,
-        "sla_timers": sql.TIMER_ROW,
-    }
 
     def write(
         self, rows: Sequence[TicketRow], damaged: Sequence[Damage], tracking: Tracking
@@ -129,8 +126,8 @@ class TicketsStore(ViewStore):
         self, cursor: Executor, refs: Sequence[str]
     ) -> dict[tuple[str, int], dict[str, Any]]:
         stored: dict[tuple[str, int], dict[str, Any]] = {}
-        for start in range(0, len(refs), _CHUNK):
-            names = {f"r{i}": ref for i, ref in enumerate(refs[start : start + _CHUNK])}
+        for start in range(0, len(refs), CHUNK):
+            names = {f"r{i}": ref for i, ref in enumerate(refs[start : start + CHUNK])}
             cursor.execute(
                 self.sql(
                     "SELECT * FROM {sla_timers} WHERE ref IN "
@@ -143,92 +140,11 @@ class TicketsStore(ViewStore):
                 stored[(row["ref"], row["seq"])] = row
         return stored
 
-    # ------------------------------------------------------------------ reads
 
-    def select(
-        self,
-        where: Sequence[str] = (),
-        params: Mapping[str, Any] | None = None,
-        *,
-        at: int | None = None,
-        order: str = "opened_at, ref",
-        limit: int | None = None,
-    ) -> list[dict[str, Any]]:
-        """Ticket rows (now, or as of ``at`` microseconds) matching every ``where`` clause."""
-        bound = dict(params or {})
-        source = "{tickets}"
-        if at is not None:
-            source = sql.TICKETS_AS_OF
-            bound["at"] = at
-        statement = f"SELECT * FROM {source} t"
-        if where:
-            statement += " WHERE " + " AND ".join(f"({clause})" for clause in where)
-        statement += f" ORDER BY {order}"
-        if limit is not None:
-            statement += " LIMIT :limit"
-            bound["limit"] = limit
-        return self.rows(statement, bound)
+class AuditStore(ViewStore, AuditReads):
+    """The audit index, written from the audit projection (reads:
+    :class:`~projections.reading.AuditReads`)."""
 
-    def timers(self, refs: Sequence[str] | None, *, at: int | None = None) -> list[dict[str, Any]]:
-        """SLA timer rows (of ``refs``, or of every ticket), now or as of ``at``."""
-        bound: dict[str, Any] = {}
-        statement = "SELECT * FROM {sla_timers} s WHERE 1 = 1"
-        if at is not None:
-            statement = (
-                "SELECT * FROM {sla_timer_versions} s WHERE valid_from <= :at "
-                "AND (valid_to IS NULL OR valid_to > :at)"
-            )
-            bound["at"] = at
-        if refs is None:
-            return self.rows(statement + " ORDER BY ref, seq", bound)
-        found: list[dict[str, Any]] = []
-        for start in range(0, len(refs), _CHUNK):
-            names = {f"r{i}": ref for i, ref in enumerate(refs[start : start + _CHUNK])}
-            chosen = f" AND ref IN ({', '.join(':' + n for n in names)})"
-            found.extend(self.rows(statement + chosen, {**bound, **names}))
-        return sorted(found, key=lambda row: (row["ref"], row["seq"]))
-
-    def aggregate(
-        self, statements: Mapping[str, str], params: Mapping[str, Any], *, at: int | None = None
-    ) -> dict[str, list[Any]]:
-        """The rows of each of ``statements`` (by name), run in one read transaction over the
-        current tickets and timers, or (``at`` microseconds) over the rows valid then:
-        statements read ``{tickets}`` and ``{sla_timers}``, and get the other source here.
-        Rows are the driver's own, each indexable by column name (not copied into dicts: a
-        statement may return one narrow row per ticket)."""
-        bound = dict(params)
-        found: dict[str, list[Any]] = {}
-        with self.transaction(write=False) as cursor:
-            if self.dialect.name == "postgres":  # one snapshot for every statement
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            if at is not None:
-                # The rows valid at ``at`` are picked out of every version once, into
-                # temporary tables the statements then read (picking them out again in each
-                # statement scanned the versions a dozen times).
-                for create in sql.as_of_tables(self.dialect.name):
-                    cursor.execute(self.sql(create), {"at": at})
-            for name, statement in statements.items():
-                text = statement if at is None else sql.from_as_of_tables(statement)
-                cursor.execute(self.sql(text), bound)
-                found[name] = list(cursor.fetchall())
-            if at is not None:
-                for drop in sql.AS_OF_DROPS:
-                    cursor.execute(drop)
-        return found
-
-    def damage(self, ref: str, stream_id: str) -> list[dict[str, Any]]:
-        """The events of ``ref`` (its stream ``stream_id``) the projection could not read."""
-        return self.rows(
-            "SELECT position, reason FROM {damaged} WHERE ref = :ref OR stream_id = :stream "
-            "ORDER BY position",
-            {"ref": ref, "stream": stream_id},
-        )
-
-
-class AuditStore(ViewStore):
-    """Every event's position by ticket: ``audit REF`` and timelines read one ticket."""
-
-    view = "audit"
     tables = sql.AUDIT_TABLES
     drops = sql.AUDIT_DROPS
 
@@ -237,21 +153,6 @@ class AuditStore(ViewStore):
             fresh = [e for e in entries if current is None or e.position > current]
             self.executemany(cursor, sql.INSERT_AUDIT, [e.__dict__ for e in fresh])
             return len(fresh)
-
-    def positions(self, refs: Sequence[str]) -> list[dict[str, Any]]:
-        """Position, ticket, version, type, instant and actor of every event of ``refs``."""
-        names = {f"r{i}": ref for i, ref in enumerate(refs)}
-        if not names:
-            return []
-        return self.rows(
-            "SELECT * FROM {audit_index} WHERE ref IN "
-            f"({', '.join(':' + n for n in names)}) ORDER BY position",
-            names,
-        )
-
-
-#: Refs per ``IN (...)`` list (SQLite allows a few hundred bound values at least).
-_CHUNK = 400
 
 
 def _by_ref(rows: Sequence[TicketRow]) -> dict[str, list[TicketRow]]:

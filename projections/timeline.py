@@ -18,8 +18,8 @@ from engine.errors import TicketNotFoundError
 from engine.ticket import Ticket, TicketEvent
 from engine.ticket import facts as ev
 from engine.vocabulary import TicketState
+from projections.reading import ReadSide
 from projections.rows import responded_at
-from projections.views import ReadSide
 
 DETAIL_LIMIT = 160
 

@@ -6,9 +6,10 @@ reads the log from each view's tracking position and applies what is new in batc
 CLI read does it first, so a command followed by a read always shows its effect);
 :meth:`DeskViews.rebuild` drops views and rebuilds them from the log.
 
-:class:`ReadSide` is what the query layer (:class:`projections.queries.Queries`) reads:
-:class:`DeskViews` for a store, and the same two views maintained elsewhere (a replica fed
-over NATS, ``adapters.nats.replica``) by the same projections.
+:class:`~projections.reading.ReadSide` is what the query layer
+(:class:`projections.queries.Queries`) reads: :class:`DeskViews` for a store, and the same
+two views maintained elsewhere (a replica fed over NATS, ``adapters.nats.replica``) by the
+same projections.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from eventsourcing.persistence import OperationalError, ProgrammingError
 
@@ -58,32 +59,9 @@ class ViewStatus:
         return {"view": self.name, "position": self.position, "head": self.head, "lag": self.lag}
 
 
-class ReadSide(Protocol):
-    """What the query layer reads: the two views, caught up on demand, the clock that says
-    "now", the pinned calendars, and one ticket's events."""
-
-    @property
-    def tickets(self) -> TicketsStore: ...
-
-    @property
-    def audit(self) -> AuditStore: ...
-
-    def catch_up(self) -> int:
-        """Bring the views up to date (as far as this read side can); how many events."""
-
-    def now(self) -> datetime:
-        """The instant a query without ``as_of`` answers for."""
-
-    def calendar(self, version: int, name: str) -> BusinessCalendar:
-        """The calendar ``name`` of policy ``version``."""
-
-    def history(self, ref: str) -> Iterator[Any]:
-        """Every event of ticket ``ref`` in stream order, decoded (UnreadableEventError if
-        one cannot be)."""
-
-
 class DeskViews:
-    """The views of one store and the projections that maintain them (a :class:`ReadSide`)."""
+    """The views of one store and the projections that maintain them (a
+    :class:`~projections.reading.ReadSide`)."""
 
     def __init__(self, desk: Desk, tickets: TicketsStore, audit: AuditStore) -> None:
         self.desk = desk

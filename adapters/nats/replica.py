@@ -10,7 +10,7 @@ A :class:`Replica` keeps, in one SQLite file of its own, every envelope it recei
 (:mod:`adapters.nats.replica_log`) and the views the store keeps beside its events: the
 **same** :class:`~projections.tickets.TicketsProjection` and
 :class:`~projections.audit.AuditProjection`, answering through the same
-:class:`~projections.queries.Queries` (the replica is a :class:`~projections.views.ReadSide`).
+:class:`~projections.queries.Queries` (the replica is a :class:`~projections.reading.ReadSide`).
 Tickets are applied with the aggregate's own mutators; a ticket not in the projection's cache
 is replayed from the replica's envelopes, calendars come from the policy versions received
 (:class:`~adapters.nats.replica_log.ReplicaWorld`). No lifecycle rule is written twice.
