@@ -7,8 +7,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from eventsourcing.persistence import PersistenceError
-
 from adapters.clock import SystemClock
 from adapters.logging import get_logger
 from adapters.settings import Settings
@@ -22,12 +20,15 @@ from adapters.stores import (
     store_env,
     stream_finder,
 )
-from engine.application import Desk
 from engine.clock import Clock
 from engine.errors import DeskLedgerError
 
 if TYPE_CHECKING:
+    from eventsourcing.persistence import PersistenceError
+
+    from engine.application import Desk
     from projections.queries import Queries
+    from projections.reading import ReadSide
 
 
 def open_desk(
@@ -41,7 +42,13 @@ def open_desk(
     ``clock`` gives business time to commands without an explicit ``at`` (default: the
     system clock); ``wall_clock`` stamps ``recorded_at`` (default: the system clock).
     """
-    url = store.store if isinstance(store, Settings) else store or Settings.load().store
+    # The engine is imported here, not with this module: reads of up-to-date views need none
+    # of it (see open_queries).
+    from eventsourcing.persistence import PersistenceError  # noqa: PLC0415
+
+    from engine.application import Desk  # noqa: PLC0415
+
+    url = _url(store)
     env = store_env(url)
     system = SystemClock()
     try:
@@ -106,6 +113,10 @@ def _log_ignored_snapshot(stream: UUID, version: int, why: str) -> None:
     )
 
 
+def _url(store: str | Settings | None) -> str:
+    return store.store if isinstance(store, Settings) else store or Settings.load().store
+
+
 def open_read_side(
     store: str | Settings | None = None, *, clock: Clock | None = None
 ) -> tuple[Desk, Queries]:
@@ -115,3 +126,38 @@ def open_read_side(
 
     desk = open_desk(store, clock=clock)
     return desk, Queries(open_views(desk))
+
+
+def open_queries(store: str | Settings | None = None, *, clock: Clock | None = None) -> Queries:
+    """The query layer over the store's views, for commands that only read them.
+
+    A SQLite store's views are read in place (:class:`projections.reader.ViewReader`): the
+    store is opened through the engine only when a query needs it (views behind the log,
+    calendars, a ticket's events), so a read of up-to-date views imports no engine. Other
+    stores: the query layer of :func:`open_read_side`. Answers are the same either way.
+    """
+    from projections.queries import Queries  # noqa: PLC0415
+
+    url = _url(store)
+    path = _sqlite_file(store_env(url))  # a URL that cannot work fails here, as in open_desk
+    if path is None:
+        return open_read_side(store, clock=clock)[1]
+    from projections.reader import ViewReader  # noqa: PLC0415
+
+    def open_full() -> ReadSide:
+        from projections.views import open_views  # noqa: PLC0415
+
+        return open_views(open_desk(store, clock=clock))
+
+    return Queries(ViewReader(path, clock=clock or SystemClock(), open_full=open_full))
+
+
+def _sqlite_file(env: Mapping[str, str]) -> str | None:
+    """The file of a SQLite store, as eventsourcing opens it; None for any other store (and
+    for names SQLite reads as a URI or an in-memory database)."""
+    if env.get("PERSISTENCE_MODULE") != "eventsourcing.sqlite":
+        return None
+    name = env["SQLITE_DBNAME"]
+    if name.startswith("file:") or ":memory:" in name or "mode=memory" in name:
+        return None
+    return name

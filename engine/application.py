@@ -41,7 +41,7 @@ from engine.errors import (
     DuplicateTicketError,
     TicketNotFoundError,
 )
-from engine.ids import policy_registry_id, ticket_id, ticket_ref
+from engine.ids import APPLICATION_NAME, policy_registry_id, ticket_id, ticket_ref
 from engine.legacy import register_legacy_topics
 from engine.loading import fast_forward, history, load, replay
 from engine.log_head import HeadReader, LogHead
@@ -93,7 +93,7 @@ class CommandResult:
 class Desk(Application[UUID]):
     """The DeskLedger engine: every ticket command, the policy versions, the log."""
 
-    name = "DeskLedger"
+    name = APPLICATION_NAME
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Ticket: SNAPSHOT_INTERVAL}
     #: Snapshots are taken of tickets replayed without the library's per-event Protocol
     #: check (see :func:`engine.loading.replay`).

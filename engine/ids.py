@@ -11,6 +11,9 @@ from engine.errors import CommandValidationError
 
 TicketRef = NewType("TicketRef", str)
 
+#: The application's name (eventsourcing's): the views track their position in the log under
+#: it, and a PostgreSQL store's tables are named after it. Never change it.
+APPLICATION_NAME = "DeskLedger"
 #: Namespace for DeskLedger's uuid5 ids; never change it, or refs map to new streams.
 NAMESPACE = UUID("9f3c2d4e-6b1a-5c7d-8e9f-0a1b2c3d4e5f")
 

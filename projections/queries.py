@@ -4,8 +4,9 @@ Every query catches the views up with the log first, then answers from the views
 of an instant *T* (the row of each ticket's last event at or before *T*, with SLA timers run
 on to *T*). Answers use the JSON field names of the CLI (docs/cli.md); instants are ISO-8601 in UTC.
 The views come from a :class:`projections.reading.ReadSide`: a store's own
-(:class:`~projections.views.DeskViews`) or a replica's fed over NATS — the same answers from
-the same rows.
+(:class:`~projections.views.DeskViews`), a SQLite store's read in place without the engine
+while they are up to date (:class:`~projections.reader.ViewReader`), or a replica's fed over
+NATS — the same answers from the same rows.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from engine.envelope import envelope
 from engine.errors import CommandValidationError, TicketNotFoundError, UnreadableEventError
 from engine.ids import ticket_id
 from projections.columns import from_us, iso, made_sla_at, to_us
@@ -245,6 +245,8 @@ class Queries:
 
     def audit(self, ref: str, *, as_of: datetime | None = None) -> list[dict[str, Any]]:
         """One ticket's events as envelopes (docs/concepts.md), in stream order, with positions."""
+        from engine.envelope import envelope  # noqa: PLC0415 - reads of the views alone need none
+
         self._moment(as_of)
         self._check_damage(ref)
         positions = {row["version"]: row["position"] for row in self.views.audit.positions([ref])}

@@ -36,11 +36,14 @@ NOT_FOR_HELP = (
     "adapters.servicenow", "adapters.nats", "adapters.bootstrap",
 )  # fmt: skip
 #: Never imported by ``show`` on a ticket that was not imported from another tool, its
-#: output not going to a terminal.
+#: output not going to a terminal, on a SQLite store whose views are up to date: the views
+#: are read in place, without the engine (its event classes) or eventsourcing.
 NOT_FOR_SHOW = (
     "pydantic", "nats", "holidays", "structlog", "rich", "yaml", "psycopg", "cryptography",
-    "engine.commands", "engine.handlers", "adapters.servicenow", "adapters.nats",
-    "adapters.scenario", "projections.timeline", "projections.report",
+    "eventsourcing", "engine.application", "engine.ticket", "engine.commands",
+    "engine.handlers", "engine.envelope", "adapters.servicenow", "adapters.nats",
+    "adapters.scenario", "projections.views", "projections.tables", "projections.timeline",
+    "projections.report",
 )  # fmt: skip
 
 
@@ -96,10 +99,10 @@ def test_help_and_the_parser_import_none_of_the_heavy_dependencies() -> None:
     assert _among(loaded, NOT_FOR_HELP) == []
 
 
-def test_show_imports_no_nats_holidays_pydantic_or_importers(tmp_path: Path) -> None:
-    """`deskledger show REF` reads the views: no NATS, holidays, pydantic, structlog (it logs
-    nothing), rich (the table is plain text), importers or command models — even under a
-    policy with country holidays."""
+def test_show_imports_no_engine_nats_holidays_pydantic_or_importers(tmp_path: Path) -> None:
+    """`deskledger show REF` reads the views: no engine or eventsourcing (the views are up
+    to date), NATS, holidays, pydantic, structlog (it logs nothing), rich (the table is plain
+    text), importers or command models — even under a policy with country holidays."""
     url = f"sqlite:///{tmp_path / 'desk.db'}"
     desk = open_desk(url, clock=SimulatedClock(datetime(2026, 3, 2, 9, tzinfo=UTC)))
     desk.load_policy(

@@ -43,9 +43,10 @@ QUEUE_COLUMNS = (
 
 
 def _queries(settings: Settings) -> Any:
-    from adapters.bootstrap import open_read_side  # noqa: PLC0415
+    """The query layer: views up to date are read without loading the engine."""
+    from adapters.bootstrap import open_queries  # noqa: PLC0415
 
-    return open_read_side(settings)[1]
+    return open_queries(settings)
 
 
 def _as_of(args: argparse.Namespace) -> Any:
@@ -72,7 +73,8 @@ def show(args: argparse.Namespace, settings: Settings) -> int:
     as_of = _as_of(args)
     queries = _queries(settings)
     ticket = queries.ticket(args.ref, as_of=as_of)
-    comparison = compare_with_source(ticket, queries.audit(args.ref, as_of=as_of))
+    events = queries.audit(args.ref, as_of=as_of) if _may_be_imported(queries, args.ref) else []
+    comparison = compare_with_source(ticket, events)
     if args.json:
         if comparison is not None:
             ticket["source"] = comparison.as_dict()
@@ -85,6 +87,16 @@ def show(args: argparse.Namespace, settings: Settings) -> int:
     if comparison is not None:
         show_comparison(comparison)
     return EXIT_OK
+
+
+def _may_be_imported(queries: Any, ref: str) -> bool:
+    """Whether ``ref``'s events are needed to compare it with a source it was imported from:
+    views read in place say when none of its events came from another tool (its events are
+    then not decoded, which needs the engine); other read sides read them."""
+    from projections.reader import ViewReader  # noqa: PLC0415
+
+    views = queries.views
+    return not isinstance(views, ViewReader) or views.imported(ref)
 
 
 def tickets(args: argparse.Namespace, settings: Settings) -> int:
