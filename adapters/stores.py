@@ -24,8 +24,6 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
 from uuid import UUID
 
-from eventsourcing.persistence import OperationalError
-
 from engine.errors import DeskLedgerError, UnavailableError
 from projections.backend import backend_of
 
@@ -284,6 +282,10 @@ class SQLiteHead:
                     )
                 row = self._connection.execute(self._statement).fetchone()
             except sqlite3.Error as error:
+                # Imported here: reads that open no desk (views read in place) never load
+                # eventsourcing, and a desk reading its head has loaded it already.
+                from eventsourcing.persistence import OperationalError  # noqa: PLC0415
+
                 raise OperationalError(error) from error
         return int(row[0] or 0)
 
