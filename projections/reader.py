@@ -54,16 +54,14 @@ class StoreFile:
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Cursor]:
-        """A cursor in one read transaction (one snapshot of the file), rolled back after."""
+        """A cursor in one read transaction (one snapshot of the file); closing the
+        connection at the end rolls it back."""
         connection = sqlite3.connect(self.uri, uri=True, timeout=LOCK_TIMEOUT, isolation_level=None)
         try:
             connection.row_factory = sqlite3.Row
             cursor = connection.cursor()
             cursor.execute("BEGIN")
-            try:
-                yield cursor
-            finally:
-                cursor.execute("ROLLBACK")
+            yield cursor
         finally:
             connection.close()
 
