@@ -139,12 +139,18 @@ def _v2_usual(line: Mapping[str, Any]) -> str | None:
     return "".join(members)
 
 
+def canonical_hash(text: str) -> str:
+    """The hash of a line whose hashed content has the canonical JSON ``text``: SHA-256
+    (hex) of its UTF-8; UnicodeEncodeError when ``text`` holds a lone surrogate."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def line_hash(line: Mapping[str, Any]) -> str:
     """The SHA-256 (hex) the line's ``hash`` must equal, computed as its ``format`` says."""
     usual = _v2_usual(line)
     if usual is not None:
         try:
-            return hashlib.sha256(usual.encode("utf-8")).hexdigest()
+            return canonical_hash(usual)
         except UnicodeEncodeError:
             pass  # a lone surrogate: canonical_json says so
     content = hashed_content(line)

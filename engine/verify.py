@@ -248,6 +248,35 @@ class Verifier:
     ) -> None:
         """One stored event as its export line (None if the record could not be read)."""
         line, digest = _digest_of(line, raw)
+        if line is None:
+            self.add_hashed(
+                position, stream, version, carried=digest, digest=None, prev_hash=None, ticket=None
+            )
+        else:
+            self.add_hashed(
+                position,
+                stream,
+                version,
+                carried=line["hash"],
+                digest=digest,
+                prev_hash=line["prev_hash"],
+                ticket=line["ticket"],
+            )
+
+    def add_hashed(
+        self,
+        position: int,
+        stream: UUID,
+        version: int,
+        *,
+        carried: str,
+        digest: str | None,
+        prev_hash: str | None,
+        ticket: object,
+    ) -> None:
+        """One stored event by its hashes: the ``hash`` it carries and the one recomputed from
+        its content, its ``prev_hash`` and its ticket; ``digest`` None when it cannot be read
+        (``carried`` is then the hash of its raw record)."""
         key = stream.int
         tip = self._tips.pop(key, None)
         if tip is None:
@@ -256,18 +285,12 @@ class Verifier:
                 self._seen[key] = stream
         else:
             expected_version, expected_hash = tip
-        if line is None:
-            carried = digest
+        if digest is None:
             self._damaged.add(key)
         else:
-            carried = line["hash"]
-            if self._seen is not None:
-                self._names.setdefault(key, str(line["ticket"]))
-            if (
-                carried != digest
-                or line["prev_hash"] != expected_hash
-                or version != expected_version + 1
-            ):
+            if self._seen is not None and key not in self._names:
+                self._names[key] = str(ticket)
+            if carried != digest or prev_hash != expected_hash or version != expected_version + 1:
                 self._damaged.add(key)
         self._tips[key] = (version, carried)
         if len(self._tips) > self._max_tips:
