@@ -344,7 +344,8 @@ _line_json = _compact_json()
 
 def line_text(line: Mapping[str, Any]) -> str:
     """A line as the export writes it: compact JSON in the line's key order, non-ASCII as
-    itself, values of other types as their ``str``, and a newline."""
+    itself, values of other types as their ``str``, and a newline
+    (:mod:`engine.record_shapes` writes the same bytes for a record of the usual shape)."""
     return _line_json(line) + "\n"
 
 

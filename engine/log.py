@@ -19,6 +19,7 @@ from engine.chain import LedgerEvent
 from engine.envelope import line_text, stored_line
 from engine.errors import UnreadableEventError
 from engine.loading import DECODING_ERRORS
+from engine.record_shapes import export_line
 
 
 @dataclass(frozen=True)
@@ -124,11 +125,29 @@ def export_texts(
     recorder: ApplicationRecorder, mapper: Mapper[UUID], after: int = 0, *, page: int = 2000
 ) -> Iterator[tuple[Any, str]]:
     """Every stored event after ``after`` as its ``occurred_at`` and its line as the export
-    writes it (:func:`~engine.envelope.line_text`, newline included), in position order; a
-    record that cannot be read stops the read with
-    :class:`~engine.errors.UnreadableEventError` naming its position."""
-    for line in export_lines(recorder, mapper, after, page=page):
-        yield line["occurred_at"], line_text(line)
+    writes it (:func:`~engine.envelope.line_text`, newline included), in position order.
+
+    The same lines as :func:`export_lines`, written straight from the stored text when the
+    record has the usual shape (:mod:`engine.record_shapes`); a record that cannot be read
+    stops the read with :class:`~engine.errors.UnreadableEventError` naming its position."""
+    decode = mapper.transcoder.decode
+    for notifications in pages(recorder, after, page):
+        for notification in notifications:
+            found = export_line(
+                notification.topic,
+                notification.state,
+                notification.id,
+                notification.originator_version,
+                str(notification.originator_id),
+            )
+            if found is None:
+                line, error = record_line(notification, decode)
+                if line is None:
+                    raise UnreadableEventError(
+                        claimed_ref(notification.state), notification.id, str(error)
+                    ) from None
+                found = line["occurred_at"], line_text(line)
+            yield found
 
 
 def store_id(recorder: ApplicationRecorder) -> str:
