@@ -78,7 +78,7 @@ _DATETIME = r'\{"_type_":"datetime_iso","_data_":("(?:' + _DATE + r")" + _TIME +
 #: would decode an object ``{"_type_": …, "_data_": …}`` into another type).
 _KEY = r'"(?!_type_")[A-Za-z_][A-Za-z0-9_]*"'
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*").fullmatch
-_CONTROL = re.compile(r"[\x00-\x1f]").search
+_CONTROL = bytes(range(0x20))
 
 
 def _scalar(string: str) -> str:
@@ -178,14 +178,12 @@ _shapes: dict[str, tuple[_Shape, ...]] = {}  # topic -> its shapes (shared by ev
 def _match(topic: str, state: object) -> tuple[_Shape, tuple[str, ...], bool] | None:
     """The record's shape, its groups and whether it has escapes; None when it does not
     have the usual shape."""
-    if type(state) is not bytes:
-        return None
+    if type(state) is not bytes or len(state.translate(None, _CONTROL)) != len(state):
+        return None  # JSON forbids control characters in strings; the JSON decoder says so
     try:
         text = state.decode()
     except UnicodeDecodeError:
         return None
-    if not text.isprintable() and _CONTROL(text) is not None:
-        return None  # JSON forbids them in strings; the JSON decoder says so
     escaped = "\\" in text
     for shape in _shapes.get(topic, ()):
         found = shape.match(text, escaped)
