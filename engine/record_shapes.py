@@ -72,8 +72,12 @@ _TIME = (
     r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.(?!000000)[0-9]{6})?"
     r"(?:\+(?:[01][0-9]|2[0-3]):[0-5][0-9]|-(?!00:00)(?:[01][0-9]|2[0-3]):[0-5][0-9])"
 )
-#: A transcoded datetime; its group is its value as a JSON string.
-_DATETIME = r'\{"_type_":"datetime_iso","_data_":("(?:' + _DATE + r")" + _TIME + r'")\}'
+#: A transcoded datetime; its group is its value as a JSON string, which :data:`_INSTANTS`
+#: checks (in the expression of every shape, it would make each one slow to compile).
+_DATETIME = r'\{"_type_":"datetime_iso","_data_":("[^"]*")\}'
+#: The values of a record's datetimes one after the other, each a valid one as ``isoformat``
+#: writes it.
+_INSTANTS = re.compile(r'(?:"(?:' + _DATE + r")" + _TIME + r'")*').fullmatch
 #: A member name of ``source``: an ASCII identifier, but not ``_type_`` (the transcoder
 #: would decode an object ``{"_type_": …, "_data_": …}`` into another type).
 _KEY = r'"(?!_type_")[A-Za-z_][A-Za-z0-9_]*"'
@@ -161,6 +165,7 @@ class _Shape:
         self.line_groups = itemgetter(
             2, 0, 3, 6, 4, *[groups[name] + part for name in data for part in (0, 1)], 7, 8, 9
         )
+        self.instants = itemgetter(0, 2, *[groups[name] for name in data])
 
     def match(self, text: str, escaped: bool) -> re.Match[str] | None:
         if not escaped:
@@ -185,15 +190,26 @@ def _match(topic: str, state: object) -> tuple[_Shape, tuple[str, ...], bool] | 
     except UnicodeDecodeError:
         return None
     escaped = "\\" in text
+    found = _find(topic, text, escaped)
+    if found is None:
+        return None
+    shape, groups = found
+    if _INSTANTS("".join(shape.instants(groups))) is None:
+        return None
+    return shape, groups, escaped
+
+
+def _find(topic: str, text: str, escaped: bool) -> tuple[_Shape, tuple[str, ...]] | None:
+    """The shape of the topic the record matches (learned from it if need be), its groups."""
     for shape in _shapes.get(topic, ()):
         found = shape.match(text, escaped)
         if found is not None:
-            return shape, found.groups(""), escaped
+            return shape, found.groups("")
     learned = _learn(topic, text)
     found = None if learned is None else learned.match(text, escaped)
     if learned is None or found is None:
         return None
-    return learned, found.groups(""), escaped
+    return learned, found.groups("")
 
 
 def _learn(topic: str, text: str) -> _Shape | None:
