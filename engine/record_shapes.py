@@ -51,6 +51,9 @@ _VERSION_KEY = "class_version"
 #: general way instead of compiling an expression for each.
 PER_TOPIC = 4
 MAX_SHAPES = 512
+#: Records of a topic that may fail to teach a shape (each is decoded to try) before its
+#: records are no longer tried: a store of format 1, a topic never of the usual kind.
+TRIES = 16
 
 # ---------------------------------------------------------------------- the expressions
 
@@ -178,6 +181,7 @@ class _Shape:
 # ---------------------------------------------------------------------- matching records
 
 _shapes: dict[str, tuple[_Shape, ...]] = {}  # topic -> its shapes (shared by every read)
+_failed: dict[str, int] = {}  # topic -> records that failed to teach a shape
 
 
 def _match(topic: str, state: object) -> tuple[_Shape, tuple[str, ...], bool] | None:
@@ -213,10 +217,21 @@ def _find(topic: str, text: str, escaped: bool) -> tuple[_Shape, tuple[str, ...]
 
 
 def _learn(topic: str, text: str) -> _Shape | None:
-    """A new shape for the members of this record, if it has the usual layout."""
+    """A new shape for the members of this record, if it has the usual layout and its
+    topic has not failed to teach one :data:`TRIES` times."""
     known = _shapes.get(topic, ())
-    if len(known) >= PER_TOPIC or sum(map(len, _shapes.values())) >= MAX_SHAPES:
+    failed = _failed.get(topic, 0)
+    if failed >= TRIES or len(known) >= PER_TOPIC or sum(map(len, _shapes.values())) >= MAX_SHAPES:
         return None
+    shape = _shape_of(topic, text, known)
+    if shape is None:
+        _failed[topic] = failed + 1
+    else:
+        _shapes[topic] = (*known, shape)
+    return shape
+
+
+def _shape_of(topic: str, text: str, known: tuple[_Shape, ...]) -> _Shape | None:
     try:
         state = json.loads(text)
     except ValueError:
@@ -236,9 +251,7 @@ def _learn(topic: str, text: str) -> _Shape | None:
         return None
     if any(shape.key == (first, data, versioned) for shape in known):
         return None  # the shape is known: this record's values are not of the usual kind
-    shape = _Shape(topic.rpartition(":")[2].rpartition(".")[2], first, data, versioned)
-    _shapes[topic] = (*known, shape)
-    return shape
+    return _Shape(topic.rpartition(":")[2].rpartition(".")[2], first, data, versioned)
 
 
 def _source(groups: tuple[str, ...], escaped: bool) -> tuple[str, str] | None:
@@ -289,5 +302,6 @@ def export_line(
 
 
 def forget_shapes() -> None:
-    """Drop every learned shape (for tests)."""
+    """Drop every learned shape, and the count of failures to learn one (for tests)."""
     _shapes.clear()
+    _failed.clear()

@@ -288,11 +288,28 @@ def test_february_29th_is_a_date_in_leap_years_only(year: int) -> None:
 def test_shapes_learned_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     """A log of records of ever new shapes does not compile an expression for each."""
     monkeypatch.setattr(record_shapes, "_shapes", {})
+    monkeypatch.setattr(record_shapes, "_failed", {})
     for index in range(record_shapes.PER_TOPIC + 3):
         record = USUAL.replace('"reassigned"', f'"extra{index}"')
         found = shaped(TOPIC, record.encode(), fresh=False)
         assert (found is not None) == (index < record_shapes.PER_TOPIC)
     assert record_shapes.PER_TOPIC == len(record_shapes._shapes[TOPIC])
+
+
+def test_a_topic_that_teaches_no_shape_is_given_up_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Records of format 1 (or of another layout) are decoded to try to learn their shape
+    only so many times: after that, reading them costs nothing more than before."""
+    monkeypatch.setattr(record_shapes, "_shapes", {})
+    monkeypatch.setattr(record_shapes, "_failed", {})
+    decoded: list[str] = []
+    monkeypatch.setattr(record_shapes.json, "loads", lambda text: decoded.append(text) or {})
+    for _ in range(record_shapes.TRIES + 5):
+        assert (
+            shaped(TOPIC, USUAL.replace('"format":2', '"format":1').encode(), fresh=False) is None
+        )
+    assert record_shapes.TRIES == len(decoded)
+    assert shaped("engine.ticket.facts:Other", USUAL.encode(), fresh=False) is None
+    assert record_shapes.TRIES + 2 == len(decoded)  # another topic is tried (hashed, exported)
 
 
 # ---------------------------------------------------------------------- a real history
