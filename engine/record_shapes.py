@@ -112,11 +112,15 @@ _ESCAPED_MEMBERS = _members(_ESCAPED_STRING)
 _PAIR = "%s:%s".__mod__
 
 
+#: The groups of a shape's expression: the envelope's values (JSON text, but the ticket's
+#: and the hashes' text without quotes), then two per ``data`` member from :data:`_DATA` on:
+#: its value if a datetime, its value if not (the other one is empty).
+_RECORDED, _TICKET, _OCCURRED, _ACTOR, _COMMAND_ID, _DIGEST, _REASON = range(7)
+_SOURCE, _PREV_HASH, _HASH, _DATA = range(7, 11)
+
+
 def _pattern(string: str, first: bool, data: tuple[str, ...], versioned: bool) -> str:
-    """The expression of one shape. Groups: 0 ``timestamp``, 1 the ticket (its text),
-    2 ``occurred_at``, 3 ``actor``, 4 ``command_id``, 5 ``command_digest``, 6 ``reason``,
-    7 ``source``, 8 ``prev_hash`` and 9 ``hash`` (their text), then two per ``data``
-    member: a datetime, or any other value."""
+    """The expression of one shape (its groups: :data:`_RECORDED` …)."""
     text = r'"([^"]*)"' if string == _PLAIN_STRING else r'"([^"\\]*)"'  # no escapes
     optional = f"({string}|null)"
     value = f"(?:{_DATETIME}|({_scalar(string)}|{_array(string)}))"
@@ -147,8 +151,7 @@ class _Shape:
         self._plain = re.compile(_pattern(_PLAIN_STRING, *self.key)).fullmatch
         self._escaped: Callable[[str], re.Match[str] | None] | None = None
         quoted_type = json.dumps(type_name, ensure_ascii=False).replace("%", "%%")
-        # A data member's value is its datetime or its other value (the other one is empty).
-        groups = {name: 10 + 2 * index for index, name in enumerate(data)}
+        groups = {name: _DATA + 2 * index for index, name in enumerate(data)}
         by_name = sorted(data)  # ASCII identifiers: code points order them as UTF-16 does
         self.hashed = (
             '{"actor":%s,"command_digest":%s,"command_id":%s,"data":{'
@@ -157,8 +160,10 @@ class _Shape:
             '"source":%s,"stream_id":"%s","ticket":"%s","type":' + quoted_type + "}"
         )
         self.hashed_groups = itemgetter(
-            3, 5, 4, *[groups[name] + part for name in by_name for part in (0, 1)], 2, 8, 6, 0
-        )
+            _ACTOR, _DIGEST, _COMMAND_ID,
+            *[groups[name] + part for name in by_name for part in (0, 1)],
+            _OCCURRED, _PREV_HASH, _REASON, _RECORDED,
+        )  # fmt: skip
         self.line = (
             '{"format":2,"position":%d,"ticket":"%s","type":' + quoted_type + ',"version":%d,'
             '"occurred_at":%s,"recorded_at":%s,"actor":%s,"reason":%s,"command_id":%s,"data":{'
@@ -166,9 +171,11 @@ class _Shape:
             + '},"source":%s,"prev_hash":"%s","hash":"%s","stream_id":"%s","command_digest":%s}\n'
         )
         self.line_groups = itemgetter(
-            2, 0, 3, 6, 4, *[groups[name] + part for name in data for part in (0, 1)], 7, 8, 9
-        )
-        self.instants = itemgetter(0, 2, *[groups[name] for name in data])
+            _OCCURRED, _RECORDED, _ACTOR, _REASON, _COMMAND_ID,
+            *[groups[name] + part for name in data for part in (0, 1)],
+            _SOURCE, _PREV_HASH, _HASH,
+        )  # fmt: skip
+        self.instants = itemgetter(_RECORDED, _OCCURRED, *[groups[name] for name in data])
 
     def match(self, text: str, escaped: bool) -> re.Match[str] | None:
         if not escaped:
@@ -257,7 +264,7 @@ def _shape_of(topic: str, text: str, known: tuple[_Shape, ...]) -> _Shape | None
 def _source(groups: tuple[str, ...], escaped: bool) -> tuple[str, str] | None:
     """``source`` as stored and in canonical form (members sorted); None when it has two
     members of the same name (the JSON decoder keeps the last, this module neither)."""
-    stored = groups[7]
+    stored = groups[_SOURCE]
     if stored == "null":
         return stored, stored
     members = (_ESCAPED_MEMBERS if escaped else _PLAIN_MEMBERS)(stored)
@@ -277,8 +284,8 @@ def hashed_record(topic: str, state: object, stream_id: str) -> tuple[str, str, 
     source = _source(groups, escaped)
     if source is None:
         return None
-    text = shape.hashed % (*shape.hashed_groups(groups), source[1], stream_id, groups[1])
-    return text, groups[9], groups[8], groups[1]
+    text = shape.hashed % (*shape.hashed_groups(groups), source[1], stream_id, groups[_TICKET])
+    return text, groups[_HASH], groups[_PREV_HASH], groups[_TICKET]
 
 
 def export_line(
@@ -292,13 +299,13 @@ def export_line(
     shape, groups, _ = found
     line = shape.line % (
         position,
-        groups[1],
+        groups[_TICKET],
         version,
         *shape.line_groups(groups),
         stream_id,
-        groups[5],
+        groups[_DIGEST],
     )
-    return groups[2][1:-1], line
+    return groups[_OCCURRED][1:-1], line
 
 
 def forget_shapes() -> None:
