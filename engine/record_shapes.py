@@ -241,7 +241,7 @@ def _learn(topic: str, text: str) -> _Shape | None:
 def _shape_of(topic: str, text: str, known: tuple[_Shape, ...]) -> _Shape | None:
     try:
         state = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deep to decode
         return None
     if type(state) is not dict or state.get("format") != 2:
         return None

@@ -254,6 +254,12 @@ def test_the_usual_record_gives_the_documented_canonical_form() -> None:
     assert "2026-03-02T08:59:00+00:00" == occurred_at
 
 
+def test_a_record_nested_too_deep_to_decode_is_not_read_here() -> None:
+    """It teaches no shape (decoding it fails, as the general reading does): no crash."""
+    deep = USUAL.replace('"warn_at":[50,75]', '"warn_at":' + "[" * 100_000 + "]" * 100_000)
+    assert shaped("engine.ticket.facts:Deep", deep.encode()) is None
+
+
 def test_invalid_utf8_and_other_states_are_not_read_here() -> None:
     assert shaped(TOPIC, USUAL.replace("Zoë", "Zo").encode() + b"\xff") is None
     assert record_shapes.hashed_record(TOPIC, USUAL, STREAM) is None  # text, not bytes
