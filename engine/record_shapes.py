@@ -292,7 +292,10 @@ def export_line(
     topic: str, state: object, position: int, version: int, stream_id: str
 ) -> tuple[str, str] | None:
     """(``occurred_at``, export line with its newline) of a stored record of the usual
-    shape, as the export writes it; None for any other record."""
+    shape, as the export writes it; None for any other record (and for a position or
+    version that is not an integer: a store may hold anything there)."""
+    if type(position) is not int or type(version) is not int:
+        return None
     found = _match(topic, state)
     if found is None or _source(found[1], found[2]) is None:
         return None
