@@ -194,7 +194,9 @@ _failed: dict[str, int] = {}  # topic -> records that failed to teach a shape
 def _match(topic: str, state: object) -> tuple[_Shape, tuple[str, ...], bool] | None:
     """The record's shape, its groups and whether it has escapes; None when it does not
     have the usual shape."""
-    if type(state) is not bytes or len(state.translate(None, _CONTROL)) != len(state):
+    if type(topic) is not str or type(state) is not bytes:
+        return None  # a store may hold anything in its columns
+    if len(state.translate(None, _CONTROL)) != len(state):
         return None  # JSON forbids control characters in strings; the JSON decoder says so
     try:
         text = state.decode()

@@ -263,6 +263,8 @@ def test_a_record_nested_too_deep_to_decode_is_not_read_here() -> None:
 def test_invalid_utf8_and_other_states_are_not_read_here() -> None:
     assert shaped(TOPIC, USUAL.replace("Zoë", "Zo").encode() + b"\xff") is None
     assert record_shapes.hashed_record(TOPIC, USUAL, STREAM) is None  # text, not bytes
+    for topic in (TOPIC.encode(), 7, None):  # a topic SQLite was made to hold
+        assert record_shapes.hashed_record(topic, USUAL.encode(), STREAM) is None  # type: ignore[arg-type]
     for odd in ("3", 3.0, None, True):  # a version SQLite was made to hold
         assert record_shapes.export_line(TOPIC, USUAL.encode(), 7, odd, STREAM) is None  # type: ignore[arg-type]
 
