@@ -10,7 +10,7 @@ every key of the line but ``hash``, ``position`` and ``version``, canonically en
 * :func:`envelope_of` builds one from a domain event;
 * :func:`stored_line` builds the same JSON object straight from a stored record (no domain
   object: ``verify`` and ``export`` read the log this way, and a record whose class is gone
-  still verifies);
+  still verifies); :func:`line_text` is its line in an export;
 * :func:`event_from_envelope` turns an envelope back into the domain event (a subscriber's
   projection applies it with the aggregate's own mutators).
 
@@ -29,7 +29,7 @@ import copy
 import dataclasses
 import json
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Self
@@ -317,7 +317,7 @@ def stored_line(
     body["data"] = {
         name: value if type(value) in _PLAIN or value is None else normal(value)
         for name, value in fields.items()
-        if name not in _NOT_DATA
+        if name not in NOT_DATA
     }
     if hash_format >= 2:
         body["command_digest"] = fields.get("command_digest")
@@ -326,8 +326,28 @@ def stored_line(
     return body
 
 
+def _compact_json() -> Callable[[Any], str]:
+    """json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str), with json's
+    C encoder built once (json.dumps builds an encoder on every call)."""
+    make = getattr(json.encoder, "c_make_encoder", None)  # not in the typing stubs
+    if make is None:  # pragma: no cover - CPython has it
+        return json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
+    encoder = make(None, str, json.encoder.encode_basestring, None, ":", ",", False, False, True)
+    return lambda data: "".join(encoder(data, 0))
+
+
+_line_json = _compact_json()
+
+
+def line_text(line: Mapping[str, Any]) -> str:
+    """A line as the export writes it: compact JSON in the line's key order, non-ASCII as
+    itself, values of other types as their ``str``, and a newline
+    (:mod:`engine.record_shapes` writes the same bytes for a record of the usual shape)."""
+    return _line_json(line) + "\n"
+
+
 #: The keys of a stored record that are not its event's ``data``.
-_NOT_DATA = frozenset(
+NOT_DATA = frozenset(
     {
         "format", "command_digest", "originator_topic", "ref", "occurred_at", "timestamp",
         "actor", "reason", "command_id", "source", "prev_hash", "hash", "originator_id",

@@ -174,11 +174,17 @@ def v2_content(
     return "".join(members)
 
 
+def canonical_hash(text: str) -> str:
+    """The hash of a line whose hashed content has the canonical JSON ``text``: SHA-256
+    (hex) of its UTF-8; UnicodeEncodeError when ``text`` holds a lone surrogate."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def content_hash(content: str) -> str | None:
-    """SHA-256 (hex) of canonical content text; None when it holds a lone surrogate (no
-    UTF-8 form: :func:`canonical_json` says why)."""
+    """:func:`canonical_hash`, or None when ``content`` holds a lone surrogate (no UTF-8
+    form: :func:`canonical_json` says why)."""
     try:
-        return hashlib.sha256(content.encode("utf-8")).hexdigest()
+        return canonical_hash(content)
     except UnicodeEncodeError:
         return None
 

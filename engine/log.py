@@ -8,7 +8,7 @@ stops the read with :class:`~engine.errors.UnreadableEventError` naming its posi
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -16,9 +16,10 @@ from uuid import UUID
 from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
 
 from engine.chain import LedgerEvent
-from engine.envelope import stored_line
+from engine.envelope import line_text, stored_line
 from engine.errors import UnreadableEventError
 from engine.loading import DECODING_ERRORS
+from engine.record_shapes import export_line
 
 
 @dataclass(frozen=True)
@@ -72,27 +73,34 @@ def pages(
         start = notifications[-1].id
 
 
+def record_line(
+    notification: Notification, decode: Callable[[bytes], Any]
+) -> tuple[dict[str, Any] | None, Exception | None]:
+    """A stored record's export line (``docs/hash-format.md``), read straight from the
+    stored JSON with the store's ``decode``; or, when it cannot be read, the error."""
+    try:
+        line = stored_line(
+            notification.topic,
+            decode(notification.state),
+            position=notification.id,
+            version=notification.originator_version,
+            stream_id=notification.originator_id,
+        )
+    except Exception as error:  # noqa: BLE001 - any unreadable record, handed on
+        return None, error
+    return line, None
+
+
 def stored_records(
     recorder: ApplicationRecorder, mapper: Mapper[UUID], after: int = 0, *, page: int = 2000
 ) -> Iterator[tuple[Notification, dict[str, Any] | None, Exception | None]]:
-    """Every stored record after ``after`` with its export line (``docs/hash-format.md``),
-    read straight from the stored JSON; a record that cannot be read comes with the error
-    instead of a line (the caller decides whether that stops it)."""
+    """Every stored record after ``after`` with its export line (:func:`record_line`); a
+    record that cannot be read comes with the error instead of a line (the caller decides
+    whether that stops it)."""
     decode = mapper.transcoder.decode
     for notifications in pages(recorder, after, page):
         for notification in notifications:
-            try:
-                line = stored_line(
-                    notification.topic,
-                    decode(notification.state),
-                    position=notification.id,
-                    version=notification.originator_version,
-                    stream_id=notification.originator_id,
-                )
-            except Exception as error:  # noqa: BLE001 - any unreadable record, handed on
-                yield notification, None, error
-            else:
-                yield notification, line, None
+            yield notification, *record_line(notification, decode)
 
 
 def export_lines(
@@ -111,6 +119,35 @@ def export_lines(
                 claimed_ref(notification.state), notification.id, str(error)
             ) from None
         yield line
+
+
+def export_texts(
+    recorder: ApplicationRecorder, mapper: Mapper[UUID], after: int = 0, *, page: int = 2000
+) -> Iterator[tuple[Any, str]]:
+    """Every stored event after ``after`` as its ``occurred_at`` and its line as the export
+    writes it (:func:`~engine.envelope.line_text`, newline included), in position order.
+
+    The same lines as :func:`export_lines`, written straight from the stored text when the
+    record has the usual shape (:mod:`engine.record_shapes`); a record that cannot be read
+    stops the read with :class:`~engine.errors.UnreadableEventError` naming its position."""
+    decode = mapper.transcoder.decode
+    for notifications in pages(recorder, after, page):
+        for notification in notifications:
+            found = export_line(
+                notification.topic,
+                notification.state,
+                notification.id,
+                notification.originator_version,
+                str(notification.originator_id),
+            )
+            if found is None:
+                line, error = record_line(notification, decode)
+                if line is None:
+                    raise UnreadableEventError(
+                        claimed_ref(notification.state), notification.id, str(error)
+                    ) from None
+                found = line["occurred_at"], line_text(line)
+            yield found
 
 
 def store_id(recorder: ApplicationRecorder) -> str:

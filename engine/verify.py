@@ -36,8 +36,9 @@ from uuid import UUID
 from eventsourcing.persistence import ApplicationRecorder, EventStore, Mapper
 
 from engine.audit import GENESIS, chain_step
-from engine.hashformat import line_hash
-from engine.log import stored_records
+from engine.hashformat import canonical_hash, line_hash
+from engine.log import pages, record_line, stored_records
+from engine.record_shapes import hashed_record
 from engine.snapshots import TicketSnapshot, snapshot_problem, snapshot_state, state_digest
 
 Verdict = Literal[
@@ -248,6 +249,35 @@ class Verifier:
     ) -> None:
         """One stored event as its export line (None if the record could not be read)."""
         line, digest = _digest_of(line, raw)
+        if line is None:
+            self.add_hashed(
+                position, stream, version, carried=digest, digest=None, prev_hash=None, ticket=None
+            )
+        else:
+            self.add_hashed(
+                position,
+                stream,
+                version,
+                carried=line["hash"],
+                digest=digest,
+                prev_hash=line["prev_hash"],
+                ticket=line["ticket"],
+            )
+
+    def add_hashed(
+        self,
+        position: int,
+        stream: UUID,
+        version: int,
+        *,
+        carried: str,
+        digest: str | None,
+        prev_hash: str | None,
+        ticket: object,
+    ) -> None:
+        """One stored event by its hashes: the ``hash`` it carries and the one recomputed from
+        its content, its ``prev_hash`` and its ticket; ``digest`` None when it cannot be read
+        (``carried`` is then the hash of its raw record)."""
         key = stream.int
         tip = self._tips.pop(key, None)
         if tip is None:
@@ -256,18 +286,12 @@ class Verifier:
                 self._seen[key] = stream
         else:
             expected_version, expected_hash = tip
-        if line is None:
-            carried = digest
+        if digest is None:
             self._damaged.add(key)
         else:
-            carried = line["hash"]
-            if self._seen is not None:
-                self._names.setdefault(key, str(line["ticket"]))
-            if (
-                carried != digest
-                or line["prev_hash"] != expected_hash
-                or version != expected_version + 1
-            ):
+            if self._seen is not None and key not in self._names:
+                self._names[key] = str(ticket)
+            if carried != digest or prev_hash != expected_hash or version != expected_version + 1:
                 self._damaged.add(key)
         self._tips[key] = (version, carried)
         if len(self._tips) > self._max_tips:
@@ -499,8 +523,7 @@ def verify_log(
     verifier = Verifier(
         checkpoint, checkpoints, remember_streams=snapshot_streams is None, tips=tips
     )
-    for position, stream, version, line, raw in _records(recorder, mapper, page):
-        verifier.add(position, stream, version, line, raw)
+    _first_pass(verifier, recorder, mapper, page)
     if verifier.damaged:
         for position, stream, version, line, raw in _records(recorder, mapper, page):
             if verifier.needs_detail(stream):
@@ -542,6 +565,39 @@ def _first_records(events: EventStore[UUID], stream: UUID) -> Iterator[str]:
         except Exception:  # noqa: BLE001, S112 - an unreadable event names nothing
             continue
         return
+
+
+def _first_pass(
+    verifier: Verifier, recorder: ApplicationRecorder, mapper: Mapper[UUID], page: int
+) -> None:
+    """Every stored record to :meth:`Verifier.add`: hashed straight from its stored text when
+    it has the usual shape (:mod:`engine.record_shapes`), else from its export line."""
+    decode = mapper.transcoder.decode
+    for notifications in pages(recorder, 0, page):
+        for notification in notifications:
+            stream = notification.originator_id
+            if type(stream) is not UUID:
+                stream = UUID(str(stream))
+            found = hashed_record(
+                notification.topic, notification.state, str(notification.originator_id)
+            )
+            if found is None:
+                line, _ = record_line(notification, decode)
+                verifier.add(
+                    notification.id, stream, notification.originator_version, line,
+                    notification.state,
+                )  # fmt: skip
+            else:
+                text, carried, prev_hash, ticket = found
+                verifier.add_hashed(
+                    notification.id,
+                    stream,
+                    notification.originator_version,
+                    carried=carried,
+                    digest=canonical_hash(text),
+                    prev_hash=prev_hash,
+                    ticket=ticket,
+                )
 
 
 def _records(

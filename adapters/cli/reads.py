@@ -382,7 +382,7 @@ def export(args: argparse.Namespace, settings: Settings) -> int:
     """The log as JSON Lines, one export line per event (``docs/hash-format.md``), read
     straight from the stored records."""
     from adapters.bootstrap import open_desk  # noqa: PLC0415
-    from engine.log import export_lines  # noqa: PLC0415
+    from engine.log import export_texts  # noqa: PLC0415
 
     desk = open_desk(settings)
     as_of = _as_of(args)
@@ -402,10 +402,10 @@ def export(args: argparse.Namespace, settings: Settings) -> int:
     batch: list[str] = []
     try:
         try:
-            for line in export_lines(desk.recorder, desk.mapper):
-                if limit is not None and datetime.fromisoformat(line["occurred_at"]) > limit:
+            for occurred_at, text in export_texts(desk.recorder, desk.mapper):
+                if limit is not None and datetime.fromisoformat(occurred_at) > limit:
                     continue
-                batch.append(render.json_line(line))
+                batch.append(text)
                 if len(batch) == EXPORT_BATCH:
                     target.write("".join(batch))
                     count += len(batch)

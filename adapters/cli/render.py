@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sys
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -156,23 +156,6 @@ def emit_json(data: Any) -> None:
 
 def emit_json_line(data: Any) -> None:
     sys.stdout.write(json.dumps(data, default=str, ensure_ascii=False) + "\n")
-
-
-@cache
-def _compact_json() -> Callable[[Any], str]:
-    """json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str), with json's
-    C encoder built once (json.dumps builds an encoder on every call: a third of the cost of
-    an export line)."""
-    make = getattr(json.encoder, "c_make_encoder", None)  # not in the typing stubs
-    if make is None:  # pragma: no cover - CPython has it
-        return json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
-    encoder = make(None, str, json.encoder.encode_basestring, None, ":", ",", False, False, True)
-    return lambda data: "".join(encoder(data, 0))
-
-
-def json_line(data: Any) -> str:
-    """``data`` as one compact JSON line (newline included)."""
-    return _compact_json()(data) + "\n"
 
 
 def _box() -> Any:
