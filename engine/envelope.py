@@ -336,14 +336,15 @@ def _compact_json() -> Callable[[Any], str]:
     return lambda data: "".join(encoder(data, 0))
 
 
-_line_json = _compact_json()
+#: A line as compact JSON text (the export's line, the relay's message body), no newline.
+line_json = _compact_json()
 
 
 def line_text(line: Mapping[str, Any]) -> str:
     """A line as the export writes it: compact JSON in the line's key order, non-ASCII as
     itself, values of other types as their ``str``, and a newline
     (:mod:`engine.record_shapes` writes the same bytes for a record of the usual shape)."""
-    return _line_json(line) + "\n"
+    return line_json(line) + "\n"
 
 
 #: The keys of a stored record that are not its event's ``data``.

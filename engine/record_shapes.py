@@ -36,6 +36,7 @@ import json
 import re
 from collections.abc import Callable
 from operator import itemgetter
+from typing import NamedTuple
 
 from engine.envelope import NOT_DATA
 
@@ -290,12 +291,22 @@ def hashed_record(topic: str, state: object, stream_id: str) -> tuple[str, str, 
     return text, groups[_HASH], groups[_PREV_HASH], groups[_TICKET]
 
 
-def export_line(
+class ShapedLine(NamedTuple):
+    """A record of the usual shape as an export line, with the fields the relay sends as
+    headers (all as text, as the line holds them)."""
+
+    occurred_at: str
+    ticket: str
+    hash: str
+    text: str  # the export line, newline included
+
+
+def shaped_line(
     topic: str, state: object, position: int, version: int, stream_id: str
-) -> tuple[str, str] | None:
-    """(``occurred_at``, export line with its newline) of a stored record of the usual
-    shape, as the export writes it; None for any other record (and for a position or
-    version that is not an integer: a store may hold anything there)."""
+) -> ShapedLine | None:
+    """A stored record of the usual shape as the export writes it; None for any other
+    record (and for a position or version that is not an integer: a store may hold
+    anything there)."""
     if type(position) is not int or type(version) is not int:
         return None
     found = _match(topic, state)
@@ -310,7 +321,16 @@ def export_line(
         stream_id,
         groups[_DIGEST],
     )
-    return groups[_OCCURRED][1:-1], line
+    return ShapedLine(groups[_OCCURRED][1:-1], groups[_TICKET], groups[_HASH], line)
+
+
+def export_line(
+    topic: str, state: object, position: int, version: int, stream_id: str
+) -> tuple[str, str] | None:
+    """(``occurred_at``, export line with its newline) of a stored record of the usual
+    shape (see :func:`shaped_line`); None for any other record."""
+    found = shaped_line(topic, state, position, version, stream_id)
+    return None if found is None else (found.occurred_at, found.text)
 
 
 def forget_shapes() -> None:

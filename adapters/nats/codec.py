@@ -1,10 +1,12 @@
 """The envelope on the wire: stored notification → envelope line → message, and back.
 
-Reading decodes each stored record the way eventsourcing's mapper does (its cipher and
-compressor when the store has them, then its transcoder) and builds the event's envelope
-line straight from the recorded state (:func:`engine.envelope.stored_line`): the same JSON
-object ``export`` writes and the event's hash covers — for an upcast event, what was recorded.
-No domain event is built: that was a third of the relay's time. The record's topic must still
+Reading builds each event's envelope line straight from its stored record, as ``export``
+does: the same JSON object the export writes and the event's hash covers — for an upcast
+event, what was recorded. A record of the usual shape is written from its stored text
+(:func:`engine.record_shapes.shaped_line`); any other is decoded the way eventsourcing's
+mapper does (its cipher and compressor when the store has them, then its transcoder) and
+its line built from the state (:func:`engine.envelope.stored_line`). No domain event is
+built: with the JSON decoding, that was half of the relay's time. The record's topic must still
 name a class this code knows (checked once per topic). A notification that does not decode is
 an :class:`~engine.errors.UnreadableEventError` naming its ticket and position; the relay
 stops there.
@@ -17,7 +19,6 @@ is not a DeskLedger event, the SHA-256 of its stored bytes, as ``verify`` does.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 from uuid import UUID
@@ -36,8 +37,9 @@ from adapters.nats.subjects import (
 )
 from engine.audit import chain_step
 from engine.chain import LedgerEvent
-from engine.envelope import Envelope, stored_line
+from engine.envelope import Envelope, line_json, stored_line
 from engine.errors import UnreadableEventError
+from engine.record_shapes import shaped_line
 
 if TYPE_CHECKING:
     from engine.application import Desk
@@ -53,19 +55,6 @@ DECODING_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
-def _compact_encoder() -> Callable[[Any], str]:
-    """json's C encoder with the relay's settings (raw UTF-8, no whitespace), built once:
-    ``JSONEncoder.encode`` builds it again for every message."""
-    make = getattr(json.encoder, "c_make_encoder", None)  # not in the typing stubs
-    if make is None:  # pragma: no cover - CPython has it
-        return json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-    encoder = make(None, None, json.encoder.encode_basestring, None, ":", ",", False, False, True)
-    return lambda value: "".join(encoder(value, 0))
-
-
-_to_json = _compact_encoder()
-
-
 class Outgoing(NamedTuple):
     """One message ready to publish."""
 
@@ -75,22 +64,49 @@ class Outgoing(NamedTuple):
     body: bytes
 
 
-def encode(line: Mapping[str, Any], store_id: str) -> Outgoing:
-    """The subject, §13 headers and JSON body of one event's envelope line (its
+class Relayed(NamedTuple):
+    """What the relay sends of one event: the fields of its subject and headers, as text,
+    and its message body (its envelope line as compact JSON)."""
+
+    ticket: str
+    type: str
+    occurred_at: str
+    policy: bool  # a policy registry event (its own subject family)
+    body: bytes
+
+
+def relayed(line: Mapping[str, Any]) -> Relayed:
+    """The message of one event's envelope line (its
     :meth:`~engine.envelope.Envelope.as_dict`, or the line :func:`stored_line` reads)."""
-    position, ticket, type_name = line["position"], line["ticket"], line["type"]
+    return Relayed(
+        line["ticket"],
+        line["type"],
+        line["occurred_at"],
+        is_policy_stream(line["stream_id"]),
+        line_json(line).encode(),
+    )
+
+
+def outgoing(position: int, event: Relayed, store_id: str) -> Outgoing:
+    """The subject, §13 headers and body of the event at ``position``."""
+    ticket, type_name = event.ticket, event.type
     return Outgoing(
         position,
-        subject_for(ticket, type_name, policy=is_policy_stream(line["stream_id"])),
+        subject_for(ticket, type_name, policy=event.policy),
         {
             HEADER_MSG_ID: f"{store_id}:{position}",  # subjects.event_msg_id, inlined: hot
             HEADER_POSITION: str(position),
             HEADER_EVENT_TYPE: type_name,
             HEADER_TICKET: ticket,
-            HEADER_OCCURRED_AT: line["occurred_at"],
+            HEADER_OCCURRED_AT: event.occurred_at,
         },
-        _to_json(line).encode(),
+        event.body,
     )
+
+
+def encode(line: Mapping[str, Any], store_id: str) -> Outgoing:
+    """The message of one event's envelope line, ready to publish."""
+    return outgoing(line["position"], relayed(line), store_id)
 
 
 def decode(body: bytes | str) -> Envelope:
@@ -118,16 +134,23 @@ def too_large(outgoing: Outgoing, max_payload: int, extra_headers: dict[str, str
 
 
 class LogEntry(NamedTuple):
-    """One notification of the log: its envelope line (``None`` if not relayed) and chain
-    digest."""
+    """One notification of the log: its message (``None`` if not relayed) and chain digest."""
 
     position: int
-    line: dict[str, Any] | None
+    event: Relayed | None
     digest: str
 
     @property
     def ticket(self) -> str | None:
-        return None if self.line is None else self.line["ticket"]
+        return None if self.event is None else self.event.ticket
+
+
+class _Kind(NamedTuple):
+    """A topic of the log: whether it is a ledger event's, and the type name the export
+    gives its events."""
+
+    ledger: bool
+    type: str
 
 
 class LogPage(NamedTuple):
@@ -145,7 +168,7 @@ class LogReader:
     def __init__(self, desk: Desk) -> None:
         self._desk = desk
         self._refs: dict[UUID, str] = {}
-        self._ledger_topics: dict[str, bool] = {}
+        self._kinds: dict[str, _Kind] = {}
 
     def read(self, after: int, limit: int) -> LogPage:
         """Up to ``limit`` entries after position ``after``, stopping before the first
@@ -153,30 +176,53 @@ class LogReader:
         notifications = self._desk.recorder.select_notifications(
             after, limit, inclusive_of_start=False
         )
-        state_of = _state_reader(self._desk.mapper)
-        ledger_topics = self._ledger_topics
+        mapper = self._desk.mapper
+        state_of = _state_reader(mapper)
+        plain = mapper.cipher is None and mapper.compressor is None
         entries: list[LogEntry] = []
         for notification in notifications:
-            topic = notification.topic
+            topic, position = notification.topic, notification.id
             try:
-                ledger = ledger_topics.get(topic)
-                if ledger is None:
-                    ledger = ledger_topics[topic] = issubclass(resolve_topic(topic), LedgerEvent)
-                if ledger:
+                kind = self._kinds.get(topic) or self._kind(topic)
+                if kind.ledger:
+                    stream_id = str(notification.originator_id)
+                    fast = None
+                    if plain:  # a record of the usual shape is written from its stored text
+                        fast = shaped_line(
+                            topic, notification.state, position,
+                            notification.originator_version, stream_id,
+                        )  # fmt: skip
+                    if fast is not None:
+                        body = fast.text[:-1].encode()  # the line without its newline
+                        event = Relayed(
+                            fast.ticket, kind.type, fast.occurred_at,
+                            is_policy_stream(stream_id), body,
+                        )  # fmt: skip
+                        entries.append(LogEntry(position, event, fast.hash))
+                        continue
                     line = stored_line(
                         topic,
                         state_of(notification.state),
-                        position=notification.id,
+                        position=position,
                         version=notification.originator_version,
-                        stream_id=notification.originator_id,
+                        stream_id=stream_id,
                     )
-                    entries.append(LogEntry(notification.id, line, line["hash"]))
+                    entries.append(LogEntry(position, relayed(line), line["hash"]))
                 else:
                     digest = hashlib.sha256(notification.state).hexdigest()
-                    entries.append(LogEntry(notification.id, None, digest))
+                    entries.append(LogEntry(position, None, digest))
             except DECODING_ERRORS as error:
                 return LogPage(entries, self._unreadable(notification, error))
         return LogPage(entries, None)
+
+    def _kind(self, topic: str) -> _Kind:
+        """What a topic is (TopicError when it names no class this code knows)."""
+        kind = _Kind(
+            issubclass(resolve_topic(topic), LedgerEvent),
+            topic.rpartition(":")[2].rpartition(".")[2],
+        )
+        self._kinds[topic] = kind
+        return kind
 
     def _unreadable(self, notification: Notification, error: Exception) -> UnreadableEventError:
         """The error for an undecodable notification, naming its ticket if any of the

@@ -58,7 +58,7 @@ from adapters.nats.codec import (
     LogPage,
     LogReader,
     Outgoing,
-    encode,
+    outgoing,
     too_large,
 )
 from adapters.nats.errors import (
@@ -396,22 +396,22 @@ class Relay:
         failure: Exception | None = page.unreadable
         max_payload, roomy = nc.max_payload, nc.max_payload - HEADER_ALLOWANCE
         for entry in page.entries:
-            line = entry.line
-            if line is None:
+            event = entry.event
+            if event is None:
                 prepared.append((entry, None))
                 continue
-            outgoing = encode(line, store_id)
-            if len(outgoing.body) > roomy:  # measure the headers only near the limit
-                size = too_large(outgoing, max_payload, _LONGEST_SEQUENCE_HEADER)
+            ready = outgoing(entry.position, event, store_id)
+            if len(ready.body) > roomy:  # measure the headers only near the limit
+                size = too_large(ready, max_payload, _LONGEST_SEQUENCE_HEADER)
                 if size is not None:
                     failure = UnpublishableEventError(
                         entry.position,
-                        line["ticket"],
+                        event.ticket,
                         f"its message is {size:,} bytes, more than the server's max_payload "
                         f"of {max_payload:,} bytes",
                     )
                     break
-            prepared.append((entry, outgoing))
+            prepared.append((entry, ready))
         last = max((i for i, (_, message) in enumerate(prepared) if message), default=-1)
         every = 1 if self._careful else self.ack_every
         publish, step, checkpoint_every = nc.publish, chain_step, self.checkpoint_every
