@@ -6,7 +6,7 @@ for the same figures as counts, sums and GROUP BYs instead — a few hundred row
 store's size — and hands them to the same helpers of :mod:`projections.report` for their final
 form. The statements are written once for SQLite and PostgreSQL and read ``{tickets}`` and
 ``{sla_timers}``: the current rows, or, for a report as of an earlier instant, the rows valid
-then (:meth:`projections.tables.TicketsStore.aggregate` swaps the source).
+then (:meth:`projections.tables.TicketsStore.reading` swaps the source).
 
 What keeps the numbers exactly those of the reference:
 
@@ -185,7 +185,11 @@ def sql_report(
     }
     if group is not None:
         params["group"] = group
-    found = store.aggregate(statements(grouped=group is not None), params, at=versions_at)
+    with store.reading(at=versions_at) as query:
+        found = {
+            name: query(statement, params)
+            for name, statement in statements(grouped=group is not None).items()
+        }
     [opened], [resolved] = found["opened"], found["resolved"]
     responded = _int(opened["responded"])
     response_middle = [int(row["micros"]) for row in found["mtta_middle"]][: 2 - responded % 2]

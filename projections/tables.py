@@ -4,7 +4,8 @@ how to open a transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +14,9 @@ from eventsourcing.persistence import Tracking
 from projections import sql
 from projections.rows import TIMER_COLUMNS, TicketRow
 from projections.store import Executor, ViewStore
+
+#: Runs one statement in a read transaction and returns its rows (:meth:`TicketsStore.reading`).
+Query = Callable[[str, Mapping[str, Any]], list[Any]]
 
 
 @dataclass(frozen=True)
@@ -187,16 +191,15 @@ class TicketsStore(ViewStore):
             found.extend(self.rows(statement + chosen, {**bound, **names}))
         return sorted(found, key=lambda row: (row["ref"], row["seq"]))
 
-    def aggregate(
-        self, statements: Mapping[str, str], params: Mapping[str, Any], *, at: int | None = None
-    ) -> dict[str, list[Any]]:
-        """The rows of each of ``statements`` (by name), run in one read transaction over the
-        current tickets and timers, or (``at`` microseconds) over the rows valid then:
-        statements read ``{tickets}`` and ``{sla_timers}``, and get the other source here.
-        Rows are the driver's own, each indexable by column name (not copied into dicts: a
-        statement may return one narrow row per ticket)."""
-        bound = dict(params)
-        found: dict[str, list[Any]] = {}
+    @contextmanager
+    def reading(self, *, at: int | None = None) -> Iterator[Query]:
+        """One read transaction over the current tickets and timers or (``at``
+        microseconds) over the rows valid then: yields ``query(statement, params)``, which
+        runs a statement reading ``{tickets}`` and ``{sla_timers}`` (given the other source
+        here) and returns its rows. Every statement sees the same snapshot, so one may be
+        built from what an earlier one returned. Rows are the driver's own, each indexable
+        by column name (not copied into dicts: a statement may return one narrow row per
+        ticket)."""
         with self.transaction(write=False) as cursor:
             if self.dialect.name == "postgres":  # one snapshot for every statement
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
@@ -206,14 +209,16 @@ class TicketsStore(ViewStore):
                 # statement scanned the versions a dozen times).
                 for create in sql.as_of_tables(self.dialect.name):
                     cursor.execute(self.sql(create), {"at": at})
-            for name, statement in statements.items():
+
+            def query(statement: str, params: Mapping[str, Any]) -> list[Any]:
                 text = statement if at is None else sql.from_as_of_tables(statement)
-                cursor.execute(self.sql(text), bound)
-                found[name] = list(cursor.fetchall())
+                cursor.execute(self.sql(text), dict(params))
+                return list(cursor.fetchall())
+
+            yield query
             if at is not None:
                 for drop in sql.AS_OF_DROPS:
                     cursor.execute(drop)
-        return found
 
     def damage(self, ref: str, stream_id: str) -> list[dict[str, Any]]:
         """The events of ``ref`` (its stream ``stream_id``) the projection could not read."""
