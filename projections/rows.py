@@ -106,8 +106,9 @@ TIMER_COLUMNS: tuple[str, ...] = (
     "elapsed_us",
     "due_at",
     "breached_at",
+    "opened_at",  # the ticket's (its first opening, never changed): the report counts by it
 )
-TIMER_INSTANTS = frozenset({"due_at", "breached_at", "valid_from"})
+TIMER_INSTANTS = frozenset({"due_at", "breached_at", "valid_from", "opened_at"})
 
 
 def to_us(moment: datetime | None) -> int | None:
@@ -220,6 +221,7 @@ def ticket_row(
             "elapsed_us": round(status.elapsed_seconds * 1_000_000),
             "due_at": to_us(status.due_at),
             "breached_at": to_us(status.breached_at),
+            "opened_at": to_us(ticket.opened_at),
         }
         for seq, status in enumerate(statuses)
     ]
