@@ -92,8 +92,9 @@ TIMER_COLUMNS: tuple[str, ...] = (
     "elapsed_us",
     "due_at",
     "breached_at",
+    "opened_at",  # the ticket's (its first opening, never changed): the report counts by it
 )
-TIMER_INSTANTS = frozenset({"due_at", "breached_at", "valid_from"})
+TIMER_INSTANTS = frozenset({"due_at", "breached_at", "valid_from", "opened_at"})
 
 
 def to_us(moment: datetime | None) -> int | None:

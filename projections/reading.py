@@ -9,7 +9,8 @@ imports eventsourcing or the engine: a read of views that are up to date loads n
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -19,6 +20,8 @@ from projections.sql import Dialect
 if TYPE_CHECKING:
     from engine.calendar import BusinessCalendar
 
+#: Runs one statement in a read transaction and returns its rows (:meth:`TicketReads.reading`).
+Query = Callable[[str, Mapping[str, Any]], list[Any]]
 #: Refs per ``IN (...)`` list (SQLite allows a few hundred bound values at least).
 CHUNK = 400
 
@@ -118,33 +121,38 @@ class TicketReads(ViewReads):
             found.extend(self.rows(statement + chosen, {**bound, **names}))
         return sorted(found, key=lambda row: (row["ref"], row["seq"]))
 
-    def aggregate(
-        self, statements: Mapping[str, str], params: Mapping[str, Any], *, at: int | None = None
-    ) -> dict[str, list[Any]]:
-        """The rows of each of ``statements`` (by name), run in one read transaction over the
-        current tickets and timers, or (``at`` microseconds) over the rows valid then:
-        statements read ``{tickets}`` and ``{sla_timers}``, and get the other source here.
-        Rows are the driver's own, each indexable by column name (not copied into dicts: a
-        statement may return one narrow row per ticket)."""
-        bound = dict(params)
-        found: dict[str, list[Any]] = {}
+    @contextmanager
+    def reading(self, *, at: int | None = None) -> Iterator[Query]:
+        """One read transaction over the current tickets and timers or (``at``
+        microseconds) over the rows valid then: yields ``query(statement, params)``, which
+        runs a statement reading ``{tickets}`` and ``{sla_timers}`` (given the other source
+        here) and returns its rows. Every statement sees the same snapshot, so one may be
+        built from what an earlier one returned. Rows are the driver's own, each indexable
+        by column name (not copied into dicts: a statement may return one narrow row per
+        ticket)."""
         with self.transaction(write=False) as cursor:
             if self.dialect.name == "postgres":  # one snapshot for every statement
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                # Statements of a few index ranges each that the planner costs high (a
+                # correlated count per day or per SLA name and stage): compiling them took
+                # ten times longer than running them.
+                cursor.execute("SET LOCAL jit = off")
             if at is not None:
                 # The rows valid at ``at`` are picked out of every version once, into
                 # temporary tables the statements then read (picking them out again in each
                 # statement scanned the versions a dozen times).
                 for create in sql.as_of_tables(self.dialect.name):
                     cursor.execute(self.sql(create), {"at": at})
-            for name, statement in statements.items():
+
+            def query(statement: str, params: Mapping[str, Any]) -> list[Any]:
                 text = statement if at is None else sql.from_as_of_tables(statement)
-                cursor.execute(self.sql(text), bound)
-                found[name] = list(cursor.fetchall())
+                cursor.execute(self.sql(text), dict(params))
+                return list(cursor.fetchall())
+
+            yield query
             if at is not None:
                 for drop in sql.AS_OF_DROPS:
                     cursor.execute(drop)
-        return found
 
     def damage(self, ref: str, stream_id: str) -> list[dict[str, Any]]:
         """The events of ``ref`` (its stream ``stream_id``) the projection could not read."""

@@ -117,6 +117,7 @@ def ticket_row(
             "elapsed_us": round(status.elapsed_seconds * 1_000_000),
             "due_at": to_us(status.due_at),
             "breached_at": to_us(status.breached_at),
+            "opened_at": to_us(ticket.opened_at),
         }
         for seq, status in enumerate(statuses)
     ]

@@ -10,9 +10,16 @@ Tables (``dl_`` prefix, beside the event store's own):
   per event of each ticket, valid from the event's instant until the next one's
   (``valid_to``), so "as of T" is an indexed range query;
 * ``sla_timers`` / ``sla_timer_versions`` — each timer as after the last event, and a version
-  each time its stage, due time or breach changed;
+  each time its stage, due time or breach changed (with its ticket's opening, by which the
+  report counts timers);
 * ``damaged`` — events the projection could not read (reads of their ticket say so);
 * ``audit_index`` — every event's position, ticket, version, type, instant and actor.
+
+The current tickets and timers have indexes for the desk report (``dl_tickets_report_*``,
+``dl_sla_timers_report``): each holds the columns of one of its populations, in the order a
+statement of :mod:`projections.report_sql` reads them. Views built before the timers held
+their ticket's opening are rebuilt from the log on first use, indexes and all
+(:meth:`projections.store.ViewStore.outdated`).
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from engine.vocabulary import TicketState
 from projections.columns import BOOLEAN_COLUMNS, INSTANT_COLUMNS, TICKET_COLUMNS, TIMER_COLUMNS
 
 _INTEGER_COLUMNS = frozenset(
@@ -75,6 +83,32 @@ def _columns(names: Iterable[str]) -> str:
     return ", ".join(f"{name} {_type(name)}" for name in names)
 
 
+#: What the desk report (:mod:`projections.report_sql`) reads from its indexes below: its
+#: statements spell these expressions the same way, so that the database matches them with
+#: the index (a condition with a partial index's, an expression with an indexed one, read
+#: from the index rather than computed row by row) — the response and resolution times, a
+#: name without value (NULL or empty) keyed as ``(none)``, the resolved states.
+RESPONSE_US = "(responded_at - opened_at)"
+RESOLVE_US = "(resolved_at - opened_at)"
+ANSWERED = "responded_at IS NOT NULL"
+RESOLVED_STATES = (TicketState.RESOLVED, TicketState.CLOSED)
+#: ``state || ''``, not ``state``: a condition no index on the state can serve, so that
+#: SQLite (without statistics) reads the resolved tickets from these indexes, not from
+#: every closed ticket ever by ``dl_tickets_state``.
+RESOLVED = f"state || '' IN ({', '.join(repr(str(state)) for state in RESOLVED_STATES)})"
+_RESOLVED_FILTER = ("resolved_at", "opened_at", "assignment_group")
+
+
+#: :data:`projections.report.NO_VALUE`, spelled again rather than imported: every read
+#: loads this module, and ``show`` has no business loading the report (its start-up time).
+NO_VALUE = "(none)"
+
+
+def report_name(column: str) -> str:
+    """``column``'s value as the report keys it: no value (NULL or empty) is ``(none)``."""
+    return f"COALESCE(NULLIF({column}, ''), '{NO_VALUE}')"
+
+
 TICKET_TABLES: tuple[str, ...] = (
     (
         "CREATE TABLE IF NOT EXISTS {tickets} (ref TEXT PRIMARY KEY, position BIGINT NOT NULL, "
@@ -82,9 +116,49 @@ TICKET_TABLES: tuple[str, ...] = (
     ),
     "CREATE INDEX IF NOT EXISTS dl_tickets_state ON {tickets} (state, priority, opened_at)",
     "CREATE INDEX IF NOT EXISTS dl_tickets_opened ON {tickets} (opened_at)",
-    "CREATE INDEX IF NOT EXISTS dl_tickets_resolved ON {tickets} (resolved_at)",
     "CREATE INDEX IF NOT EXISTS dl_tickets_group ON {tickets} (assignment_group)",
     "CREATE INDEX IF NOT EXISTS dl_tickets_due ON {tickets} (next_milestone_at)",
+    *(
+        f"CREATE INDEX IF NOT EXISTS dl_tickets_report_{name} ON {{tickets}} ({', '.join(keys)})"
+        + (f" WHERE {where}" if where else "")
+        for name, keys, where in (
+            # the opened tickets by category, channel and priority, read in that order
+            (
+                "opened",
+                (
+                    "category",
+                    "channel",
+                    "priority",
+                    "opened_at",
+                    "assignment_group",
+                    "escalation_count",
+                    "reassignment_count",
+                ),
+                "",
+            ),
+            # response and resolution times in order; resolution times by group and assignee
+            ("response", (RESPONSE_US, "opened_at", "responded_at", "assignment_group"), ANSWERED),
+            ("resolve", (RESOLVE_US, *_RESOLVED_FILTER), RESOLVED),
+            (
+                "group",
+                (
+                    report_name("resolved_group"),
+                    RESOLVE_US,
+                    *_RESOLVED_FILTER,
+                    "reassignment_count",
+                    "escalation_count",
+                    "hold_count",
+                    "reopen_count",
+                ),
+                RESOLVED,
+            ),
+            (
+                "assignee",
+                (report_name("resolved_assignee"), RESOLVE_US, *_RESOLVED_FILTER),
+                RESOLVED,
+            ),
+        )
+    ),
     (
         "CREATE TABLE IF NOT EXISTS {ticket_versions} (ref TEXT NOT NULL, position BIGINT NOT NULL,"
         f" valid_from BIGINT NOT NULL, valid_to BIGINT, {_columns(TICKET_COLUMNS)}, "
@@ -103,6 +177,11 @@ TICKET_TABLES: tuple[str, ...] = (
         f"{_columns(TIMER_COLUMNS)}, PRIMARY KEY (ref, seq, position))"
     ),
     "CREATE INDEX IF NOT EXISTS dl_sla_timer_versions_to ON {sla_timer_versions} (valid_to)",
+    # the timers of the tickets opened in a period, counted by name and stage in that order
+    (
+        "CREATE INDEX IF NOT EXISTS dl_sla_timers_report ON {sla_timers} "
+        "(name, stage, opened_at, due_at, ref)"
+    ),
     (
         "CREATE TABLE IF NOT EXISTS {damaged} (position BIGINT PRIMARY KEY, ref TEXT NOT NULL, "
         "stream_id TEXT NOT NULL, reason TEXT NOT NULL)"
