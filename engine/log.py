@@ -13,7 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    Mapper,
+    MapperDeserialisationError,
+    Notification,
+)
 
 from engine.chain import LedgerEvent
 from engine.envelope import line_text, stored_line
@@ -73,6 +78,28 @@ def pages(
         start = notifications[-1].id
 
 
+def state_reader(mapper: Mapper[UUID]) -> Callable[[bytes], Any]:
+    """Stored bytes → the recorded state, as ``mapper.to_domain_event`` decodes them (its
+    cipher, then its compressor, then its transcoder), without building the event: what
+    every reader of stored records (export, verify, the relay) decodes them with."""
+    decode = mapper.transcoder.decode
+    if mapper.cipher is None and mapper.compressor is None:
+        return decode
+    cipher, compressor = mapper.cipher, mapper.compressor
+
+    def read(stored: bytes) -> Any:
+        try:
+            if cipher is not None:
+                stored = cipher.decrypt(stored)
+            if compressor is not None:
+                stored = compressor.decompress(stored)
+        except Exception as error:  # the mapper's own wrapping of any failure here
+            raise MapperDeserialisationError(str(error)) from error
+        return decode(stored)
+
+    return read
+
+
 def record_line(
     notification: Notification, decode: Callable[[bytes], Any]
 ) -> tuple[dict[str, Any] | None, Exception | None]:
@@ -97,7 +124,7 @@ def stored_records(
     """Every stored record after ``after`` with its export line (:func:`record_line`); a
     record that cannot be read comes with the error instead of a line (the caller decides
     whether that stops it)."""
-    decode = mapper.transcoder.decode
+    decode = state_reader(mapper)
     for notifications in pages(recorder, after, page):
         for notification in notifications:
             yield notification, *record_line(notification, decode)
@@ -130,7 +157,7 @@ def export_texts(
     The same lines as :func:`export_lines`, written straight from the stored text when the
     record has the usual shape (:mod:`engine.record_shapes`); a record that cannot be read
     stops the read with :class:`~engine.errors.UnreadableEventError` naming its position."""
-    decode = mapper.transcoder.decode
+    decode = state_reader(mapper)
     for notifications in pages(recorder, after, page):
         for notification in notifications:
             found = export_line(

@@ -37,7 +37,7 @@ from eventsourcing.persistence import ApplicationRecorder, EventStore, Mapper
 
 from engine.audit import GENESIS, chain_step
 from engine.hashformat import canonical_hash, line_hash
-from engine.log import pages, record_line, stored_records
+from engine.log import pages, record_line, state_reader, stored_records
 from engine.record_shapes import hashed_record
 from engine.snapshots import TicketSnapshot, snapshot_problem, snapshot_state, state_digest
 
@@ -560,7 +560,7 @@ def _first_records(events: EventStore[UUID], stream: UUID) -> Iterator[str]:
     """The ticket the first readable event of ``stream`` names (nothing if it has none)."""
     for record in events.recorder.select_events(stream):
         try:
-            state = events.mapper.transcoder.decode(record.state)
+            state = state_reader(events.mapper)(record.state)
             yield str(state["ref"])
         except Exception:  # noqa: BLE001, S112 - an unreadable event names nothing
             continue
@@ -572,7 +572,7 @@ def _first_pass(
 ) -> None:
     """Every stored record to :meth:`Verifier.add`: hashed straight from its stored text when
     it has the usual shape (:mod:`engine.record_shapes`), else from its export line."""
-    decode = mapper.transcoder.decode
+    decode = state_reader(mapper)
     for notifications in pages(recorder, 0, page):
         for notification in notifications:
             stream = notification.originator_id

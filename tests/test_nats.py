@@ -46,6 +46,7 @@ from engine.application import Desk
 from engine.audit import GENESIS, chain_step
 from engine.clock import SimulatedClock
 from engine.envelope import Envelope, envelope_of
+from engine.log import export_lines
 
 pytestmark = pytest.mark.nats
 
@@ -583,10 +584,13 @@ def test_demo_check_reports_that_what_arrived_equals_the_log(
     replica.close()
 
 
-def test_log_reader_decodes_a_compressed_store_as_the_mapper_does(tmp_path: Path) -> None:
-    """The relay reads envelope lines straight from stored records; a store whose mapper
-    compresses them (eventsourcing's COMPRESSOR_TOPIC) reads back to the same envelopes as
-    the domain events, and the chain digests are the events' hashes."""
+def test_stored_records_of_a_compressed_store_are_read_as_the_mapper_does(
+    tmp_path: Path,
+) -> None:
+    """The relay, export and verify read stored records without building events; a store
+    whose mapper compresses them (eventsourcing's COMPRESSOR_TOPIC) reads back to the same
+    envelopes as the domain events, the chain digests are the events' hashes, and verify
+    finds nothing wrong."""
     env = {**store_env(f"sqlite:///{tmp_path / 'zipped.db'}"), "COMPRESSOR_TOPIC": "zlib"}
     clock = SimulatedClock(START)
     desk = Desk(env, clock=clock)
@@ -601,5 +605,9 @@ def test_log_reader_decodes_a_compressed_store_as_the_mapper_does(tmp_path: Path
             json.loads(entry.event.body) for entry in page.entries if entry.event is not None
         ]
         assert [e.event.hash for e in logged] == [entry.digest for entry in page.entries]
+        exported = list(export_lines(desk.recorder, desk.mapper))
+        assert [envelope_of(e.event, e.position).as_dict() for e in logged] == exported
+        report = desk.verify()
+        assert (True, len(logged)) == (report.ok, report.events)
     finally:
         desk.close()

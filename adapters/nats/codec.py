@@ -19,11 +19,11 @@ is not a DeskLedger event, the SHA-256 of its stored bytes, as ``verify`` does.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 from uuid import UUID
 
-from eventsourcing.persistence import Mapper, MapperDeserialisationError, Notification
+from eventsourcing.persistence import MapperDeserialisationError, Notification
 from eventsourcing.utils import TopicError, resolve_topic
 
 from adapters.nats.subjects import (
@@ -39,6 +39,7 @@ from engine.audit import chain_step
 from engine.chain import LedgerEvent
 from engine.envelope import Envelope, line_json, stored_line
 from engine.errors import UnreadableEventError
+from engine.log import state_reader
 from engine.record_shapes import shaped_line
 
 if TYPE_CHECKING:
@@ -177,7 +178,7 @@ class LogReader:
             after, limit, inclusive_of_start=False
         )
         mapper = self._desk.mapper
-        state_of = _state_reader(mapper)
+        state_of = state_reader(mapper)
         plain = mapper.cipher is None and mapper.compressor is None
         entries: list[LogEntry] = []
         for notification in notifications:
@@ -258,24 +259,3 @@ class LogReader:
             if not page.entries:
                 break
         return head
-
-
-def _state_reader(mapper: Mapper[UUID]) -> Callable[[bytes], Any]:
-    """Stored bytes → the recorded state, as ``mapper.to_domain_event`` decodes them (its
-    cipher, then its compressor, then its transcoder), without building the event."""
-    decode = mapper.transcoder.decode
-    if mapper.cipher is None and mapper.compressor is None:
-        return decode
-    cipher, compressor = mapper.cipher, mapper.compressor
-
-    def read(stored: bytes) -> Any:
-        try:
-            if cipher is not None:
-                stored = cipher.decrypt(stored)
-            if compressor is not None:
-                stored = compressor.decompress(stored)
-        except Exception as error:  # the mapper's own wrapping of any failure here
-            raise MapperDeserialisationError(str(error)) from error
-        return decode(stored)
-
-    return read
