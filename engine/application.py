@@ -26,7 +26,8 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 from uuid import UUID
 
-from eventsourcing.application import Application, Repository
+from eventsourcing.application import Application, ProcessingEvent, Repository
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording
 from eventsourcing.utils import EnvType, get_topic
 
@@ -115,12 +116,30 @@ class Desk(Application[UUID]):
             handler(stream, version, why)
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
-        """The library's save; the aggregates it saves are at hand while it takes snapshots."""
-        self._saving.aggregates = {getattr(obj, "id", None): obj for obj in objs}
+        """The library's save, step by step (record, snapshots, notify); the aggregates it
+        saves are at hand while it takes snapshots.
+
+        Aggregates are collected by their class: the library's ``collect_events`` tells an
+        aggregate from an event with two runtime ``Protocol`` checks, which walk every
+        member of the protocol and cost a tenth of an ``open``'s time in Python.
+        """
+        processing: ProcessingEvent[UUID] = ProcessingEvent()
+        for obj in objs:
+            if isinstance(obj, Aggregate):
+                processing.events.extend(obj.collect_events())
+                processing.aggregates[obj.id] = obj
+            else:
+                processing.collect_events(obj)
+        processing.saved_kwargs.update(kwargs)
+        self._saving.aggregates = processing.aggregates
         try:
-            return super().save(*objs, **kwargs)
+            recordings = self._record(processing)
+            self._take_snapshots(processing)
         finally:
             self._saving.aggregates = {}
+        self._notify(recordings)
+        self.notify(processing.events)  # the library's deprecated hook, as its save calls it
+        return recordings
 
     def take_snapshot(
         self,

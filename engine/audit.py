@@ -26,6 +26,8 @@ def normal(value: Any) -> Any:
         return value
     if kind is datetime:
         return value.isoformat()
+    if kind is list or kind is tuple:  # an SLA's pause states and warnings, on every timer
+        return [item if type(item) in _PLAIN else normal(item) for item in value]
     if isinstance(value, _SCALARS):
         return value
     if isinstance(value, datetime):
@@ -34,6 +36,6 @@ def normal(value: Any) -> Any:
         return str(value)
     if isinstance(value, dict):
         return {str(key): normal(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
+    if isinstance(value, (list, tuple)):
         return [normal(item) for item in value]
     return value
