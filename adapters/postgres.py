@@ -47,7 +47,6 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
-import structlog
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.utils import retry
@@ -55,9 +54,12 @@ from psycopg import Cursor, errors
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier, Literal
 
+from adapters.logging import get_logger
 from adapters.stores import StoreUnavailableError, redacted
 
-log = structlog.get_logger("deskledger.store")
+#: The process's logging configuration applies (structlog's own logger would print at
+#: info even where the process asked for warnings only, as the bench does).
+log = get_logger("deskledger.store")
 
 #: Saves with more events than this get the longer idle-in-transaction allowance.
 LARGE_SAVE = 1_000

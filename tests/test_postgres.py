@@ -306,6 +306,37 @@ def test_a_missing_schema_is_created(
 
 
 @pytest.mark.postgres
+def test_creating_a_schema_logs_at_the_level_the_process_asked_for(
+    postgres_server: str, missing_schema: str
+) -> None:
+    """A process that asked for warnings only (the bench, a quiet embedding product) does
+    not get the store's info line when a schema is created; one that asked for info does."""
+    script = (
+        "import sys\n"
+        "from adapters.logging import configure_logging\n"
+        "configure_logging(sys.argv[2], json=True)\n"
+        "from adapters.bootstrap import open_desk\n"
+        "open_desk(sys.argv[1]).close()\n"
+    )
+    said = {}
+    for level, schema in (("WARNING", missing_schema), ("INFO", f"{missing_schema}_b")):
+        url = f"{postgres_server}?schema={schema}"
+        try:
+            done = subprocess.run(
+                [sys.executable, "-c", script, url, level],
+                cwd=ROOT, capture_output=True, text=True, timeout=60, check=True,
+            )  # fmt: skip
+        finally:
+            with psycopg.connect(_conninfo(postgres_server), autocommit=True) as connection:
+                connection.execute(
+                    sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema))
+                )
+        said[level] = done.stderr
+    assert "store.initialised" not in said["WARNING"]
+    assert "store.initialised" in said["INFO"]
+
+
+@pytest.mark.postgres
 def test_a_missing_schema_the_user_may_not_create_says_how(
     postgres_server: str, missing_schema: str, limited_role: str
 ) -> None:
