@@ -256,6 +256,39 @@ def evaluate(
             due_at = instant
         elapsed += calendar.elapsed(start, end)
     state_at, left_new = _state_at(phases, at)
+    return verdict(
+        timer,
+        at,
+        Run(elapsed, due_at, breached_at, running, finished_at),
+        state_at=state_at,
+        left_new=left_new,
+        warnings=tuple(warnings),
+    )
+
+
+class Run(NamedTuple):
+    """How a timer ran up to an instant: what the walk over its running intervals found."""
+
+    elapsed: timedelta
+    due_at: datetime | None
+    breached_at: datetime | None
+    running: bool
+    finished_at: datetime | None
+
+
+def verdict(
+    timer: SlaTimer,
+    at: datetime,
+    run: Run,
+    *,
+    state_at: str | None,
+    left_new: bool,
+    warnings: tuple[tuple[int, datetime], ...] = (),
+) -> TimerStatus:
+    """The timer's status at ``at`` from how it ran (``run``) and the ticket's state at
+    ``at``: the one place the stage is decided, for :func:`evaluate` and the incremental
+    :class:`engine.sla_progress.TimerProgress` alike."""
+    elapsed, due_at, breached_at, running, finished_at = run
     retargeted_away = timer.canceled_at is not None and timer.canceled_at <= at
     canceled_ticket = state_at == TicketState.CANCELED and not (timer.kind == RESPONSE and left_new)
     stage: SlaStage
@@ -283,7 +316,7 @@ def evaluate(
         breached_at=breached_at,
         policy_version=timer.policy_version,
         calendar=timer.calendar,
-        warnings=tuple(warnings),
+        warnings=warnings,
         stopped_at=finished_at,
     )
 

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from engine.lifecycle import OPEN_STATES
-from engine.sla import TimerStatus, due_milestones, evaluate
+from engine.sla import TimerStatus, due_milestones
 from engine.ticket import Ticket
 from engine.vocabulary import SlaStage, TicketState
 from projections.columns import to_us
@@ -47,9 +47,9 @@ def ticket_row(
     resolved_by: tuple[str | None, str | None] = (None, None),
 ) -> TicketRow:
     """The row of ``ticket`` after its event at ``position``; ``statuses`` are its timers
-    evaluated at that event's instant (see :func:`timer_statuses`), ``next_milestone_at``
-    the earliest SLA warning or breach still to be recorded (see :func:`next_milestone`),
-    ``resolved_by`` the group and assignee at its last resolution."""
+    evaluated at that event's instant (``engine.sla.evaluate``, warnings left out),
+    ``next_milestone_at`` the earliest SLA warning or breach still to be recorded (see
+    :func:`next_milestone`), ``resolved_by`` the group and assignee at its last resolution."""
     assert ticket.last_occurred_at is not None
     active = [s for s in statuses if s.stage != SlaStage.CANCELED]
     dues = [s.due_at for s in active if s.stage in _DUE_STAGES and s.due_at is not None]
@@ -140,21 +140,6 @@ def responded_at(ticket: Ticket) -> datetime | None:
         if phase.state in _RESPONDED:
             return phase.at
     return None
-
-
-def timer_statuses(ticket: Ticket, calendar: Any, at: datetime) -> list[TimerStatus]:
-    """Every timer of ``ticket`` evaluated at ``at`` (``calendar(version, name)`` looks up
-    the pinned business calendar)."""
-    return [
-        evaluate(
-            timer,
-            ticket.phases,
-            calendar(timer.policy_version, timer.calendar),
-            at,
-            with_warnings=False,
-        )
-        for timer in ticket.sla_timers
-    ]
 
 
 #: How far ahead :func:`next_milestone` looks for the warnings and breach of running timers.
