@@ -1,0 +1,80 @@
+"""Garbage collection by batch while the views catch up (projections.collection)."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from engine.application import Desk
+from projections import collection
+from projections.views import open_views
+
+
+class Node:
+    """Something that can sit in a reference cycle."""
+
+    other: Any = None
+
+
+@pytest.fixture
+def collector_enabled() -> Iterator[None]:
+    enabled = gc.isenabled()
+    gc.enable()
+    yield
+    if not enabled:
+        gc.disable()
+
+
+@pytest.mark.usefixtures("collector_enabled")
+def test_automatic_collections_are_paused_for_the_block_and_back_after_it() -> None:
+    with collection.per_batch():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), collection.per_batch():
+        raise RuntimeError
+    assert gc.isenabled()
+
+
+@pytest.mark.usefixtures("collector_enabled")
+def test_a_collector_that_was_off_stays_off() -> None:
+    gc.disable()
+    with collection.per_batch():
+        pass
+    assert not gc.isenabled()
+
+
+@pytest.mark.usefixtures("collector_enabled")
+def test_garbage_in_cycles_is_freed_at_each_batch_and_old_cycles_now_and_then(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(collection, "FULL_EVERY", 3)
+    with collection.per_batch() as batches:
+        young = Node()
+        young.other = Node()
+        young.other.other = young
+        gone = weakref.ref(young)
+        del young
+        batches.done()
+        assert gone() is None
+        old = Node()
+        old.other = old
+        gc.collect(1)  # as if it had lived through earlier batches: now in the oldest generation
+        gone = weakref.ref(old)
+        del old
+        batches.done()
+        batches.done()
+        assert gone() is None  # the third batch collects all generations
+
+
+@pytest.mark.usefixtures("collector_enabled")
+def test_catching_up_leaves_the_collector_as_it_found_it(memory_desk: Desk) -> None:
+    memory_desk.execute(
+        "open", {"ref": "INC1", "title": "t", "caller": "c", "impact": 2, "urgency": 2}, actor="a"
+    )
+    views = open_views(memory_desk)
+    assert views.catch_up(batch=1) > 0
+    assert gc.isenabled()
