@@ -1,4 +1,4 @@
-"""Python's cyclic garbage collector, run once per batch while the views catch up.
+"""Python's cyclic garbage collector, run every so many batches while the views catch up.
 
 Catching up allocates millions of short-lived objects (decoded events, rows), and a batch
 keeps thousands of them alive at once: left to itself, the collector promotes them to the
@@ -7,11 +7,11 @@ tickets the projection caches included — in a full collection. On a rebuild th
 a fifth of the time, spent finding almost nothing: what the projections drop is freed by
 reference counting.
 
-:func:`per_batch` pauses the automatic collections and :meth:`PerBatch.done` collects what
-is collectable of the batch just written, so garbage in cycles is still freed batch by
-batch; a full collection every :data:`FULL_EVERY` batches frees cycles among older objects,
-so memory stays bounded however long the log. The collector's state is restored when the
-catch-up ends (also on error).
+:func:`per_batch` pauses the automatic collections and :meth:`PerBatch.done` runs one full
+collection every :data:`FULL_EVERY` batches instead (a few percent of the time): garbage in
+cycles is still freed, so memory stays bounded however long the log. (Collecting the young
+generations after each batch cost more: it traversed the batch's events, still alive.) The
+collector's state is restored when the catch-up ends, also on error.
 """
 
 from __future__ import annotations
@@ -20,20 +20,21 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-#: Batches between two full collections (with 2,000-event batches, one per 100,000 events).
+#: Batches between two collections (with 2,000-event batches, one per 100,000 events).
 FULL_EVERY = 50
 
 
 class PerBatch:
-    """Collects garbage after each batch while the automatic collections are paused."""
+    """Collects garbage every few batches while the automatic collections are paused."""
 
     def __init__(self) -> None:
         self.batches = 0
 
     def done(self) -> None:
-        """A batch was written: collect the young generations (and all, now and then)."""
+        """A batch was written: collect every :data:`FULL_EVERY` batches."""
         self.batches += 1
-        gc.collect(2 if self.batches % FULL_EVERY == 0 else 1)
+        if self.batches % FULL_EVERY == 0:
+            gc.collect()
 
 
 @contextmanager
