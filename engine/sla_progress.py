@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from engine.sla import Calendar, Phase, Run, SlaTerms, SlaTimer, TimerStatus, verdict
+from engine.sla import Calendar, Phase, SlaTerms, SlaTimer, TimerStatus, verdict
 from engine.vocabulary import SlaKind, TicketState
 
 _FINISHING = frozenset({TicketState.CLOSED, TicketState.CANCELED})
@@ -116,14 +116,17 @@ class TimerProgress:
                     breached_at = instant
                 due_at = instant
             elapsed += calendar.elapsed(running_since, limit)
-        run = Run(
+        return verdict(
+            timer,
+            at,
             elapsed,
             due_at,
             breached_at,
-            running_since is not None and self._finished_at is None,
-            self._finished_at,
+            running=running_since is not None and self._finished_at is None,
+            finished_at=self._finished_at,
+            state_at=self._state,
+            left_new=self._left_new,
         )
-        return verdict(timer, at, run, state_at=self._state, left_new=self._left_new)
 
     def _unchanged(self, phases: list[Phase]) -> bool:
         """Whether the phases seen last time are still the first ones (phases are appended)."""
