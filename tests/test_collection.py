@@ -22,10 +22,13 @@ class Node:
 
 @pytest.fixture
 def collector_enabled() -> Iterator[None]:
+    """The collector on for the test, and as it was after it (tests turn it off)."""
     enabled = gc.isenabled()
     gc.enable()
     yield
-    if not enabled:
+    if enabled:
+        gc.enable()
+    else:
         gc.disable()
 
 
