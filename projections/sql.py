@@ -1,8 +1,10 @@
 """The views' tables and statements, written once for SQLite and PostgreSQL.
 
 Statements use ``:name`` parameters; the PostgreSQL dialect rewrites them to ``%(name)s`` and
-qualifies table names with the store's schema. Instants are ``BIGINT`` microseconds, flags
-``INTEGER`` 0/1, so both backends sort and compare the same way.
+qualifies table names with the store's schema. The statements that write rows in bulk
+(:class:`Rows`) take ``?`` parameters bound from tuples instead (``%s`` on PostgreSQL).
+Instants are ``BIGINT`` microseconds, flags ``INTEGER`` 0/1, so both backends sort and
+compare the same way.
 
 Tables (``dl_`` prefix, beside the event store's own):
 
