@@ -50,20 +50,43 @@ def test_a_collector_that_was_off_stays_off() -> None:
     assert not gc.isenabled()
 
 
+def _cycle() -> weakref.ref[Node]:
+    """A pair of nodes that only reference counting cannot free; a weak reference to one."""
+    node = Node()
+    node.other = Node()
+    node.other.other = node
+    return weakref.ref(node)
+
+
 @pytest.mark.usefixtures("collector_enabled")
-def test_garbage_in_cycles_is_freed_every_so_many_batches(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(collection, "FULL_EVERY", 3)
+def test_a_batch_end_collects_nothing_while_the_process_did_not_grow(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(collection, "MIN_GROWTH", 10**9)
     with collection.per_batch() as batches:
-        node = Node()
-        node.other = Node()
-        node.other.other = node
-        gone = weakref.ref(node)
-        del node
+        gone = _cycle()
         batches.done()
         batches.done()
-        assert gone() is not None  # nothing collects it automatically meanwhile
+        assert gone() is not None  # nothing collects it meanwhile, automatically or not
+    gc.collect()
+    assert gone() is None
+
+
+@pytest.mark.usefixtures("collector_enabled")
+def test_garbage_in_cycles_is_freed_once_the_process_grew(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(collection, "MIN_GROWTH", 1_000)
+    with collection.per_batch() as batches:
+        gone = [_cycle() for _ in range(2_000)]  # 4,000 objects in cycles
         batches.done()
-        assert gone() is None
+        assert all(ref() is None for ref in gone)
+        kept = batches.kept
+        assert kept > 0
+        gone = [_cycle() for _ in range(kept // 4)]  # not as many as were kept: left alone
+        batches.done()
+        assert all(ref() is not None for ref in gone)
+        gone += [_cycle() for _ in range(kept)]
+        batches.done()
+        assert all(ref() is None for ref in gone)
 
 
 @pytest.mark.usefixtures("collector_enabled")
