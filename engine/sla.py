@@ -256,6 +256,37 @@ def evaluate(
             due_at = instant
         elapsed += calendar.elapsed(start, end)
     state_at, left_new = _state_at(phases, at)
+    return verdict(
+        timer,
+        at,
+        elapsed,
+        due_at,
+        breached_at,
+        running=running,
+        finished_at=finished_at,
+        state_at=state_at,
+        left_new=left_new,
+        warnings=tuple(warnings),
+    )
+
+
+def verdict(
+    timer: SlaTimer,
+    at: datetime,
+    elapsed: timedelta,
+    due_at: datetime | None,
+    breached_at: datetime | None,
+    *,
+    running: bool,
+    finished_at: datetime | None,
+    state_at: str | None,
+    left_new: bool,
+    warnings: tuple[tuple[int, datetime], ...] = (),
+) -> TimerStatus:
+    """The timer's status at ``at`` from what the walk over its running intervals found
+    (business time ``elapsed``, due and breach instants, whether it runs on, when it finished
+    for good) and the ticket's state at ``at``: the one place the stage is decided, for
+    :func:`evaluate` and the incremental :class:`engine.sla_progress.TimerProgress` alike."""
     retargeted_away = timer.canceled_at is not None and timer.canceled_at <= at
     canceled_ticket = state_at == TicketState.CANCELED and not (timer.kind == RESPONSE and left_new)
     stage: SlaStage
@@ -273,18 +304,19 @@ def evaluate(
         due_at = None
     elif stage == SlaStage.BREACHED:
         due_at = breached_at
-    return TimerStatus(
-        name=timer.name,
-        kind=timer.kind,
-        target_seconds=timer.target_seconds,
-        elapsed_seconds=elapsed.total_seconds(),
-        due_at=due_at,
-        stage=stage,
-        breached_at=breached_at,
-        policy_version=timer.policy_version,
-        calendar=timer.calendar,
-        warnings=tuple(warnings),
-        stopped_at=finished_at,
+    terms = timer.terms
+    return TimerStatus(  # positional, in field order: one per timer and event in bulk reads
+        terms.name,
+        terms.kind,
+        terms.target_seconds,
+        elapsed.total_seconds(),
+        due_at,
+        stage,
+        breached_at,
+        timer.policy_version,
+        terms.calendar,
+        warnings,
+        finished_at,
     )
 
 

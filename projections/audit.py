@@ -27,13 +27,13 @@ class AuditProjection(Projection[AuditStore]):
         if not items:
             return 0
         entries = [
-            AuditEntry(
-                position=tracking.notification_id,
-                ref=event.ref,
-                version=event.originator_version,
-                type=type(event).__name__,
-                occurred_at=to_us(event.occurred_at) or 0,
-                actor=event.actor,
+            AuditEntry(  # positional: one per event of the log
+                tracking.notification_id,
+                event.ref,
+                event.originator_version,
+                type(event).__name__,
+                to_us(event.occurred_at) or 0,
+                event.actor,
             )
             for event, tracking in items
             if isinstance(event, LedgerEvent)

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from engine.lifecycle import OPEN_STATES
-from engine.sla import TimerStatus, due_milestones, evaluate
+from engine.sla import TimerStatus, due_milestones
 from engine.ticket import Ticket
 from engine.vocabulary import SlaStage, TicketState
 from projections.columns import to_us
@@ -27,15 +27,19 @@ from projections.columns import to_us
 _RESPONDED = frozenset({TicketState.IN_PROGRESS, TicketState.ON_HOLD, TicketState.RESOLVED})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TicketRow:
-    """A ticket as the views store it after one of its events."""
+    """A ticket as the views store it after one of its events, as the tuples the view store
+    binds (:class:`projections.sql.Rows`): ``values`` in :data:`projections.sql.TICKET_VALUES`
+    order up to ``next_milestone_at`` (kept apart: only the current row stores it), each of
+    ``timers`` in :data:`projections.sql.TIMER_ROW` order."""
 
     ref: str
     position: int
     valid_from: int
-    values: dict[str, Any]
-    timers: list[dict[str, Any]]
+    values: tuple[Any, ...]
+    next_milestone_at: int | None
+    timers: tuple[tuple[Any, ...], ...]
 
 
 def ticket_row(
@@ -47,81 +51,99 @@ def ticket_row(
     resolved_by: tuple[str | None, str | None] = (None, None),
 ) -> TicketRow:
     """The row of ``ticket`` after its event at ``position``; ``statuses`` are its timers
-    evaluated at that event's instant (see :func:`timer_statuses`), ``next_milestone_at``
-    the earliest SLA warning or breach still to be recorded (see :func:`next_milestone`),
-    ``resolved_by`` the group and assignee at its last resolution."""
+    evaluated at that event's instant (``engine.sla.evaluate``, warnings left out),
+    ``next_milestone_at`` the earliest SLA warning or breach still to be recorded (see
+    :func:`next_milestone`), ``resolved_by`` the group and assignee at its last resolution."""
     assert ticket.last_occurred_at is not None
-    active = [s for s in statuses if s.stage != SlaStage.CANCELED]
-    dues = [s.due_at for s in active if s.stage in _DUE_STAGES and s.due_at is not None]
-    running = [s.due_at for s in active if s.stage == SlaStage.IN_PROGRESS and s.due_at]
-    values: dict[str, Any] = {
-        "kind": str(ticket.kind),
-        "state": str(ticket.state),
-        "priority": ticket.priority,
-        "impact": ticket.impact,
-        "urgency": ticket.urgency,
-        "assignment_group": ticket.assignment_group,
-        "assignee": ticket.assignee,
-        "tier": ticket.tier,
-        "hold_reason": None if ticket.hold_reason is None else str(ticket.hold_reason),
-        "reassignment_count": ticket.reassignment_count,
-        "reopen_count": ticket.reopen_count,
-        "escalation_count": ticket.escalation_count,
-        "hold_count": ticket.hold_count,
-        "opened_at": to_us(ticket.opened_at),
-        "resolved_at": to_us(ticket.resolved_at),
-        "closed_at": to_us(ticket.closed_at),
-        "major": int(ticket.major),
-        "parent": ticket.parent,
-        "version": ticket.version,
-        "title": ticket.title,
-        "caller": ticket.caller,
-        "category": ticket.category,
-        "subcategory": ticket.subcategory,
-        "service": ticket.service,
-        "channel": None if ticket.channel is None else str(ticket.channel),
-        "affected_users": ticket.affected_users,
-        "problem": ticket.problem,
-        "resolution_code": ticket.resolution_code,
-        "policy_version": ticket.policy_version,
-        "children": json.dumps(ticket.children) if ticket.children else None,
-        "responded_at": to_us(responded_at(ticket)),
-        "resolved_group": resolved_by[0] if ticket.resolved_at is not None else None,
-        "resolved_assignee": resolved_by[1] if ticket.resolved_at is not None else None,
-        "next_due_at": to_us(min(dues)) if dues else None,
-        "breach_due_at": to_us(min(running)) if running else None,
-        "breached": int(any(s.stage == SlaStage.BREACHED for s in active)),
-        "next_milestone_at": to_us(next_milestone_at),
-        "description": ticket.description,
-        "change": ticket.change,
-        "affected_services": (
-            json.dumps(ticket.affected_services) if ticket.affected_services else None
-        ),
-        "commander": ticket.commander,
-        "comms_lead": ticket.comms_lead,
-        "impact_started_at": to_us(ticket.impact_started_at),
-        "impact_detected_at": to_us(ticket.impact_detected_at),
-        "impact_mitigated_at": to_us(ticket.impact_mitigated_at),
-        "reviewed": int(ticket.reviewed),
-    }
-    timers = [
-        {
-            "seq": seq,
-            "name": status.name,
-            "kind": str(status.kind),
-            "target_seconds": status.target_seconds,
-            "calendar": status.calendar,
-            "policy_version": status.policy_version,
-            "stage": str(status.stage),
-            "running": int(status.stopped_at is None and _runs(ticket, seq)),
-            "elapsed_us": round(status.elapsed_seconds * 1_000_000),
-            "due_at": to_us(status.due_at),
-            "breached_at": to_us(status.breached_at),
-            "opened_at": to_us(ticket.opened_at),
-        }
+    ref = ticket.ref
+    valid_from = to_us(ticket.last_occurred_at) or 0
+    opened_at = to_us(ticket.opened_at)
+    resolved = ticket.resolved_at is not None
+    dues: list[datetime] = []
+    running: list[datetime] = []
+    breached = 0
+    for status in statuses:
+        stage = status.stage
+        if stage == SlaStage.CANCELED:
+            continue
+        if stage == SlaStage.BREACHED:
+            breached = 1
+        if stage in _DUE_STAGES and status.due_at is not None:
+            dues.append(status.due_at)
+        if stage == SlaStage.IN_PROGRESS and status.due_at:
+            running.append(status.due_at)
+    # In the order of projections.sql.TICKET_VALUES (a test holds them to it).
+    values = (
+        ref,
+        position,
+        valid_from,
+        str(ticket.kind),
+        str(ticket.state),
+        ticket.priority,
+        ticket.impact,
+        ticket.urgency,
+        ticket.assignment_group,
+        ticket.assignee,
+        ticket.tier,
+        None if ticket.hold_reason is None else str(ticket.hold_reason),
+        ticket.reassignment_count,
+        ticket.reopen_count,
+        ticket.escalation_count,
+        ticket.hold_count,
+        opened_at,
+        to_us(ticket.resolved_at),
+        to_us(ticket.closed_at),
+        int(ticket.major),
+        ticket.parent,
+        ticket.version,
+        ticket.title,
+        ticket.caller,
+        ticket.category,
+        ticket.subcategory,
+        ticket.service,
+        None if ticket.channel is None else str(ticket.channel),
+        ticket.affected_users,
+        ticket.problem,
+        ticket.resolution_code,
+        ticket.policy_version,
+        json.dumps(ticket.children) if ticket.children else None,
+        to_us(responded_at(ticket)),
+        resolved_by[0] if resolved else None,
+        resolved_by[1] if resolved else None,
+        to_us(min(dues)) if dues else None,
+        to_us(min(running)) if running else None,
+        breached,
+        ticket.description,
+        ticket.change,
+        json.dumps(ticket.affected_services) if ticket.affected_services else None,
+        ticket.commander,
+        ticket.comms_lead,
+        to_us(ticket.impact_started_at),
+        to_us(ticket.impact_detected_at),
+        to_us(ticket.impact_mitigated_at),
+        int(ticket.reviewed),
+    )
+    timers = tuple(
+        (
+            ref,
+            seq,
+            position,
+            valid_from,
+            status.name,
+            str(status.kind),
+            status.target_seconds,
+            status.calendar,
+            status.policy_version,
+            str(status.stage),
+            int(status.stopped_at is None and _runs(ticket, seq)),
+            round(status.elapsed_seconds * 1_000_000),
+            to_us(status.due_at),
+            to_us(status.breached_at),
+            opened_at,
+        )
         for seq, status in enumerate(statuses)
-    ]
-    return TicketRow(ticket.ref, position, to_us(ticket.last_occurred_at) or 0, values, timers)
+    )
+    return TicketRow(ref, position, valid_from, values, to_us(next_milestone_at), timers)
 
 
 _DUE_STAGES = frozenset({SlaStage.IN_PROGRESS, SlaStage.BREACHED})
@@ -140,21 +162,6 @@ def responded_at(ticket: Ticket) -> datetime | None:
         if phase.state in _RESPONDED:
             return phase.at
     return None
-
-
-def timer_statuses(ticket: Ticket, calendar: Any, at: datetime) -> list[TimerStatus]:
-    """Every timer of ``ticket`` evaluated at ``at`` (``calendar(version, name)`` looks up
-    the pinned business calendar)."""
-    return [
-        evaluate(
-            timer,
-            ticket.phases,
-            calendar(timer.policy_version, timer.calendar),
-            at,
-            with_warnings=False,
-        )
-        for timer in ticket.sla_timers
-    ]
 
 
 #: How far ahead :func:`next_milestone` looks for the warnings and breach of running timers.

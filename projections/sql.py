@@ -1,8 +1,10 @@
 """The views' tables and statements, written once for SQLite and PostgreSQL.
 
 Statements use ``:name`` parameters; the PostgreSQL dialect rewrites them to ``%(name)s`` and
-qualifies table names with the store's schema. Instants are ``BIGINT`` microseconds, flags
-``INTEGER`` 0/1, so both backends sort and compare the same way.
+qualifies table names with the store's schema. The statements that write rows in bulk
+(:class:`Rows`) take ``?`` parameters bound from tuples instead (``%s`` on PostgreSQL).
+Instants are ``BIGINT`` microseconds, flags ``INTEGER`` 0/1, so both backends sort and
+compare the same way.
 
 Tables (``dl_`` prefix, beside the event store's own):
 
@@ -76,6 +78,14 @@ class Dialect:
         resolved = re.sub(r"\{(\w+)\}", lambda m: self.table(m.group(1)), statement)
         if self.name == "postgres":
             return _PARAM.sub(r"%(\1)s", resolved.replace("%", "%%"))
+        return resolved
+
+    def positional(self, statement: str) -> str:
+        """A statement of :class:`Rows` (``?`` parameters, bound from tuples) in this
+        dialect: ``?`` for SQLite, ``%s`` for PostgreSQL."""
+        resolved = re.sub(r"\{(\w+)\}", lambda m: self.table(m.group(1)), statement)
+        if self.name == "postgres":
+            return resolved.replace("%", "%%").replace("?", "%s")
         return resolved
 
 
@@ -207,40 +217,56 @@ AUDIT_TABLES: tuple[str, ...] = (
 AUDIT_DROPS: tuple[str, ...] = ("DROP TABLE IF EXISTS {audit_index}",)
 
 
-def _insert(table: str, columns: Sequence[str]) -> str:
-    names = ", ".join(columns)
-    values = ", ".join(f":{c}" for c in columns)
-    return f"INSERT INTO {{{table}}} ({names}) VALUES ({values})"
-
-
-def _upsert(table: str, columns: Sequence[str], key: Sequence[str]) -> str:
-    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key)
-    return f"{_insert(table, columns)} ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
-
-
 TICKET_ROW = ("ref", "position", "valid_from", *TICKET_COLUMNS)
 TIMER_ROW = ("ref", "seq", "position", "valid_from", *TIMER_COLUMNS)
 
-INSERT_VERSION = _insert("ticket_versions", (*TICKET_ROW, "valid_to"))
-CLOSE_VERSIONS = (
-    "UPDATE {ticket_versions} SET valid_to = :valid_from WHERE ref = :ref AND valid_to IS NULL"
+
+@dataclass(frozen=True)
+class Rows:
+    """A statement the view stores run for many rows, bound from tuples in ``columns``
+    order: positional parameters (:meth:`Dialect.positional`) spare building and looking up
+    a dict of every row's dozens of named values, which a rebuild does once per event."""
+
+    statement: str
+    columns: tuple[str, ...]
+
+
+def _insert_rows(table: str, columns: Sequence[str], conflict: str = "") -> Rows:
+    statement = (
+        f"INSERT INTO {{{table}}} ({', '.join(columns)}) "
+        f"VALUES ({', '.join('?' for _ in columns)}){conflict}"
+    )
+    return Rows(statement, tuple(columns))
+
+
+def _upsert_rows(table: str, columns: Sequence[str], key: Sequence[str]) -> Rows:
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key)
+    return _insert_rows(table, columns, f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}")
+
+
+#: A ticket row as :func:`projections.rows.ticket_row` builds it: the table's columns with
+#: ``next_milestone_at`` last (a fact of the current row only; versions store NULL).
+TICKET_VALUES = (*(c for c in TICKET_ROW if c != "next_milestone_at"), "next_milestone_at")
+
+INSERT_VERSION = _insert_rows("ticket_versions", (*TICKET_VALUES, "valid_to"))
+CLOSE_VERSIONS = Rows(
+    "UPDATE {ticket_versions} SET valid_to = ? WHERE ref = ? AND valid_to IS NULL",
+    ("valid_to", "ref"),
 )
-UPSERT_TICKET = _upsert("tickets", TICKET_ROW, ("ref",))
-INSERT_TIMER_VERSION = _insert("sla_timer_versions", (*TIMER_ROW, "valid_to"))
-CLOSE_TIMER_VERSIONS = (
-    "UPDATE {sla_timer_versions} SET valid_to = :valid_from "
-    "WHERE ref = :ref AND seq = :seq AND valid_to IS NULL"
+UPSERT_TICKET = _upsert_rows("tickets", TICKET_VALUES, ("ref",))
+INSERT_TIMER_VERSION = _insert_rows("sla_timer_versions", (*TIMER_ROW, "valid_to"))
+CLOSE_TIMER_VERSIONS = Rows(
+    "UPDATE {sla_timer_versions} SET valid_to = ? WHERE ref = ? AND seq = ? AND valid_to IS NULL",
+    ("valid_to", "ref", "seq"),
 )
-UPSERT_TIMER = _upsert("sla_timers", TIMER_ROW, ("ref", "seq"))
-INSERT_DAMAGED = (
-    "INSERT INTO {damaged} (position, ref, stream_id, reason) "
-    "VALUES (:position, :ref, :stream_id, :reason) "
-    "ON CONFLICT (position) DO NOTHING"
+UPSERT_TIMER = _upsert_rows("sla_timers", TIMER_ROW, ("ref", "seq"))
+INSERT_DAMAGED = _insert_rows(
+    "damaged", ("position", "ref", "stream_id", "reason"), " ON CONFLICT (position) DO NOTHING"
 )
-INSERT_AUDIT = (
-    "INSERT INTO {audit_index} (position, ref, version, type, occurred_at, actor) "
-    "VALUES (:position, :ref, :version, :type, :occurred_at, :actor) "
-    "ON CONFLICT (position) DO NOTHING"
+INSERT_AUDIT = _insert_rows(
+    "audit_index",
+    ("position", "ref", "version", "type", "occurred_at", "actor"),
+    " ON CONFLICT (position) DO NOTHING",
 )
 
 

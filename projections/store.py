@@ -11,7 +11,7 @@ is shared by the backends (:mod:`projections.sql`); each backend
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -24,7 +24,7 @@ from eventsourcing.persistence import (
 )
 
 from projections.reading import Executor, ViewReads
-from projections.sql import Dialect
+from projections.sql import Dialect, Rows
 
 
 class ViewStore(ViewReads, TrackingRecorder):
@@ -113,8 +113,7 @@ class ViewStore(ViewReads, TrackingRecorder):
                     {"app": tracking.application_name, "position": tracking.notification_id},
                 )
 
-    def executemany(
-        self, cursor: Executor, statement: str, rows: Sequence[Mapping[str, Any]]
-    ) -> None:
+    def executemany(self, cursor: Executor, statement: Rows, rows: Sequence[Sequence[Any]]) -> None:
+        """Run ``statement`` for each of ``rows`` (tuples in its columns' order)."""
         if rows:
-            cursor.executemany(self.sql(statement), rows)
+            cursor.executemany(self.dialect.positional(statement.statement), rows)

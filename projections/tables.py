@@ -4,14 +4,14 @@ how to open a transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 from eventsourcing.persistence import Tracking
 
 from projections import sql
-from projections.columns import TIMER_COLUMNS
 from projections.reading import CHUNK, AuditReads, Executor, TicketReads
 from projections.rows import TicketRow
 from projections.store import ViewStore
@@ -27,9 +27,9 @@ class Damage:
     reason: str
 
 
-@dataclass(frozen=True)
-class AuditEntry:
-    """One event in the audit index."""
+class AuditEntry(NamedTuple):
+    """One event in the audit index (a tuple in :data:`projections.sql.INSERT_AUDIT`'s
+    column order, bound as it is)."""
 
     position: int
     ref: str
@@ -59,12 +59,7 @@ class TicketsStore(ViewStore, TicketReads):
                 cursor,
                 sql.INSERT_DAMAGED,
                 [
-                    {
-                        "position": d.position,
-                        "ref": d.ref,
-                        "stream_id": d.stream_id,
-                        "reason": d.reason,
-                    }
+                    (d.position, d.ref, d.stream_id, d.reason)
                     for d in damaged
                     if current is None or d.position > current
                 ],
@@ -72,18 +67,18 @@ class TicketsStore(ViewStore, TicketReads):
             return len(fresh)
 
     def _write_tickets(self, cursor: Executor, rows: Sequence[TicketRow]) -> None:
-        groups = _by_ref(rows)
-        closes, versions, latest = [], [], []
-        for ref, items in groups.items():
-            closes.append({"ref": ref, "valid_from": items[0].valid_from})
+        closes: list[tuple[Any, ...]] = []
+        versions: list[tuple[Any, ...]] = []
+        latest: list[tuple[Any, ...]] = []
+        for ref, items in _by_ref(rows).items():
+            closes.append((items[0].valid_from, ref))
+            last = len(items) - 1
             for index, row in enumerate(items):
-                following = items[index + 1].valid_from if index + 1 < len(items) else None
+                following = items[index + 1].valid_from if index < last else None
                 # next_milestone_at says when a clock tick may record something: a fact of
                 # the current row only (computed for a batch's last row of each ticket).
-                versions.append(
-                    {**_ticket_values(row), "valid_to": following, "next_milestone_at": None}
-                )
-            latest.append(_ticket_values(items[-1]))
+                versions.append((*row.values, None, following))
+            latest.append((*items[last].values, items[last].next_milestone_at))
         self.executemany(cursor, sql.CLOSE_VERSIONS, closes)
         self.executemany(cursor, sql.INSERT_VERSION, versions)
         self.executemany(cursor, sql.UPSERT_TICKET, latest)
@@ -93,51 +88,48 @@ class TicketsStore(ViewStore, TicketReads):
         # the version before (stored, or earlier in this batch): the view is the same
         # however the log was cut into batches.
         stored = self._stored_timers(cursor, sorted({row.ref for row in rows}))
-        changed: dict[tuple[str, int], list[dict[str, Any]]] = {}
-        latest: dict[tuple[str, int], dict[str, Any]] = {}
+        changed: dict[tuple[str, int], list[tuple[Any, ...]]] = {}
+        latest: dict[tuple[str, int], tuple[Any, ...]] = {}
         for row in rows:
             for timer in row.timers:
-                key = (row.ref, timer["seq"])
-                values = {
-                    "ref": row.ref,
-                    "seq": timer["seq"],
-                    "position": row.position,
-                    "valid_from": row.valid_from,
-                    **{column: timer[column] for column in TIMER_COLUMNS},
-                }
+                key = (timer[0], timer[1])
                 history = changed.setdefault(key, [])
-                before = history[-1] if history else stored.get(key)
-                if before is None or _timer_moved(before, values):
-                    history.append(values)
-                latest[key] = values
-        closes, versions = [], []
+                before = _timer_state(history[-1]) if history else stored.get(key)
+                if before is None or before != _timer_state(timer):
+                    history.append(timer)
+                latest[key] = timer
+        closes: list[tuple[Any, ...]] = []
+        versions: list[tuple[Any, ...]] = []
         for (ref, seq), history in changed.items():
             if not history:
                 continue
-            closes.append({"ref": ref, "seq": seq, "valid_from": history[0]["valid_from"]})
-            for index, values in enumerate(history):
-                following = history[index + 1]["valid_from"] if index + 1 < len(history) else None
-                versions.append({**values, "valid_to": following})
+            closes.append((history[0][_VALID_FROM], ref, seq))
+            last = len(history) - 1
+            for index, timer in enumerate(history):
+                following = history[index + 1][_VALID_FROM] if index < last else None
+                versions.append((*timer, following))
         self.executemany(cursor, sql.CLOSE_TIMER_VERSIONS, closes)
         self.executemany(cursor, sql.INSERT_TIMER_VERSION, versions)
         self.executemany(cursor, sql.UPSERT_TIMER, list(latest.values()))
 
     def _stored_timers(
         self, cursor: Executor, refs: Sequence[str]
-    ) -> dict[tuple[str, int], dict[str, Any]]:
-        stored: dict[tuple[str, int], dict[str, Any]] = {}
+    ) -> dict[tuple[str, int], tuple[Any, ...]]:
+        """What the view holds of the current timers of ``refs``: their state (the columns
+        a new version is written for), by ref and sequence number."""
+        stored: dict[tuple[str, int], tuple[Any, ...]] = {}
+        columns = ", ".join(_TIMER_STATE)
         for start in range(0, len(refs), CHUNK):
             names = {f"r{i}": ref for i, ref in enumerate(refs[start : start + CHUNK])}
             cursor.execute(
                 self.sql(
-                    "SELECT * FROM {sla_timers} WHERE ref IN "
+                    f"SELECT ref, seq, {columns} FROM {{sla_timers}} WHERE ref IN "
                     f"({', '.join(':' + n for n in names)})"
                 ),
                 names,
             )
             for found in cursor.fetchall():
-                row = dict(found)
-                stored[(row["ref"], row["seq"])] = row
+                stored[(found["ref"], found["seq"])] = tuple(found[c] for c in _TIMER_STATE)
         return stored
 
 
@@ -151,7 +143,7 @@ class AuditStore(ViewStore, AuditReads):
     def write(self, entries: Sequence[AuditEntry], tracking: Tracking) -> int:
         with self.batch(tracking) as (cursor, current):
             fresh = [e for e in entries if current is None or e.position > current]
-            self.executemany(cursor, sql.INSERT_AUDIT, [e.__dict__ for e in fresh])
+            self.executemany(cursor, sql.INSERT_AUDIT, fresh)
             return len(fresh)
 
 
@@ -162,12 +154,8 @@ def _by_ref(rows: Sequence[TicketRow]) -> dict[str, list[TicketRow]]:
     return groups
 
 
-def _ticket_values(row: TicketRow) -> dict[str, Any]:
-    return {"ref": row.ref, "position": row.position, "valid_from": row.valid_from, **row.values}
-
-
+#: The columns of a timer whose change gives it a new version, and where a timer row
+#: (:data:`projections.sql.TIMER_ROW` order) holds them.
 _TIMER_STATE = ("stage", "running", "due_at", "breached_at", "policy_version", "name")
-
-
-def _timer_moved(before: Mapping[str, Any], after: Mapping[str, Any]) -> bool:
-    return any(before[key] != after[key] for key in _TIMER_STATE)
+_timer_state = itemgetter(*(sql.TIMER_ROW.index(column) for column in _TIMER_STATE))
+_VALID_FROM = sql.TIMER_ROW.index("valid_from")

@@ -16,17 +16,21 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from eventsourcing.persistence import Tracking
 from eventsourcing.projection import Projection
 
+from engine.calendar import BusinessCalendar
 from engine.errors import UnreadableEventError
+from engine.sla import TimerStatus
+from engine.sla_progress import TimerProgress
 from engine.ticket import Ticket, TicketEvent
 from engine.ticket.facts import Resolved
 from projections.feed import Item, Unreadable
-from projections.rows import TicketRow, next_milestone, ticket_row, timer_statuses
+from projections.rows import TicketRow, next_milestone, ticket_row
 from projections.tables import Damage, TicketsStore
 from projections.world import World
 
@@ -55,11 +59,14 @@ def sla_signature(ticket: Ticket) -> Signature:
 
 @dataclass
 class _Cached:
-    """A ticket between its events, with what the projection carries beside it."""
+    """A ticket between its events, with what the projection carries beside it: its owner at
+    its last resolution, its next milestone and its timers' progress (each timer evaluated
+    incrementally from one event to the next, :mod:`engine.sla_progress`)."""
 
     ticket: Ticket
     owner: Owner
     memo: Memo | None = None
+    progress: list[TimerProgress] = field(default_factory=list)
 
 
 class TicketsProjection(Projection[TicketsStore]):
@@ -72,6 +79,7 @@ class TicketsProjection(Projection[TicketsStore]):
         self.world = world
         self.cache_size = cache_size
         self._cache: OrderedDict[str, _Cached] = OrderedDict()
+        self._calendars: dict[tuple[int, str], BusinessCalendar] = {}
 
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
         """One event in one transaction (the library runner's way)."""
@@ -84,6 +92,7 @@ class TicketsProjection(Projection[TicketsStore]):
             return 0
         rows: list[TicketRow] = []
         damaged: list[Damage] = []
+        self._calendars.clear()  # looked up once per batch (the world's may change between)
         # Only a ticket's current row needs its next SLA milestone (it says when a clock
         # tick may record something): it is computed for each ticket's last event here.
         last = {
@@ -138,9 +147,30 @@ class TicketsProjection(Projection[TicketsStore]):
         self._cache[ref] = cached
         if len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
-        statuses = timer_statuses(ticket, self.world.calendar, event.occurred_at)
+        statuses = self._statuses(cached, event.occurred_at)
         upcoming = self._next_milestone(cached) if latest and ticket.sla_timers else None
         return ticket_row(ticket, statuses, position, upcoming, resolved_by=cached.owner)
+
+    def _statuses(self, cached: _Cached, at: datetime) -> list[TimerStatus]:
+        """Every timer of the ticket evaluated at ``at`` (``engine.sla.evaluate`` without
+        warnings), each carried on from the ticket's previous event."""
+        ticket = cached.ticket
+        progress = cached.progress
+        timers = ticket.sla_timers
+        while len(progress) < len(timers):
+            progress.append(TimerProgress())
+        phases = ticket.phases
+        return [
+            walk.evaluate(timer, phases, self._calendar(timer.policy_version, timer.calendar), at)
+            for walk, timer in zip(progress, timers, strict=False)
+        ]
+
+    def _calendar(self, version: int, name: str) -> BusinessCalendar:
+        key = (version, name)
+        found = self._calendars.get(key)
+        if found is None:
+            found = self._calendars[key] = self.world.calendar(version, name)
+        return found
 
     def _next_milestone(self, cached: _Cached) -> Any:
         """The ticket's next SLA milestone, computed again only when its phases or timers

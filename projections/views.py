@@ -130,16 +130,19 @@ class DeskViews:
         start = min(positions.values())
         if start >= head:
             return 0
-        from projections.feed import read_items  # noqa: PLC0415 - only when behind
+        from projections.collection import per_batch  # noqa: PLC0415 - only when behind
+        from projections.feed import read_items  # noqa: PLC0415
 
         done = 0
-        for items in read_items(
-            self.desk.recorder, self.desk.mapper, self.application, start, page=batch
-        ):
-            self._feed(items, positions)
-            done += len(items)
-            if progress is not None:
-                progress(items[-1][1].notification_id - start, head - start)
+        with per_batch() as collector:
+            for items in read_items(
+                self.desk.recorder, self.desk.mapper, self.application, start, page=batch
+            ):
+                self._feed(items, positions)
+                done += len(items)
+                collector.done()
+                if progress is not None:
+                    progress(items[-1][1].notification_id - start, head - start)
         return done
 
     def _feed(self, items: Sequence[Item], positions: dict[str, int]) -> None:
