@@ -353,8 +353,8 @@ class Desk(Application[UUID]):
     ) -> CommandResult:
         """Apply one command; raise a typed error and write nothing if it is not allowed."""
         _check_actor(actor, command.ref)
-        texts = command.model_dump(exclude={"ref"})
         cmd, _ = _commands()
+        texts = cmd.command_texts(command)
         digest = cmd.command_digest(command) if command_id is not None else None
 
         def work(unit: UnitOfWork, attempt: int) -> CommandResult:
