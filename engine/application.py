@@ -553,9 +553,11 @@ class Desk(Application[UUID]):
     def _pending_registry(self) -> PolicyRegistry | None:
         if self._bulk is None:
             return None
+        held = self._bulk.peek(policy_registry_id())
+        if held is None:  # the usual answer, asked by every command of a bulk unit
+            return None
         from engine.policy_registry import PolicyRegistry  # noqa: PLC0415
 
-        held = self._bulk.peek(policy_registry_id())
         return held if isinstance(held, PolicyRegistry) else None
 
     def load_policy(
