@@ -194,7 +194,9 @@ class _Run:
             self.summary.failures.append(RowFailure(row.line, number, why, skipped=True))
             return
         step = self.replay.plan(row)
-        mod_counts = self.mod_counts.setdefault(number, Counter())
+        mod_counts = self.mod_counts.get(number)
+        if mod_counts is None:  # not setdefault: that would build a Counter for every row
+            mod_counts = self.mod_counts[number] = Counter()
         occurrence = mod_counts[row.mod_count] = mod_counts[row.mod_count] + 1
         key = f"{SOURCE_SYSTEM}:{number}:{row.mod_count}" + (
             f"#{occurrence}" if occurrence > 1 else ""
