@@ -565,11 +565,7 @@ class Desk(Application[UUID]):
         if self._bulk is None:
             return None
         held = self._bulk.peek(policy_registry_id())
-        if held is None:  # the usual answer, asked by every command of a bulk unit
-            return None
-        from engine.policy_registry import PolicyRegistry  # noqa: PLC0415
-
-        return held if isinstance(held, PolicyRegistry) else None
+        return held if isinstance(held, _registry_class()) else None
 
     def load_policy(
         self, raw: Mapping[str, Any] | Policy, *, actor: str, at: datetime | None = None
@@ -686,6 +682,15 @@ def _commands() -> tuple[ModuleType, ModuleType]:
     from engine import commands, handlers  # noqa: PLC0415
 
     return commands, handlers
+
+
+@cache
+def _registry_class() -> type[PolicyRegistry]:
+    """The policy registry's class, imported once: every command of a bulk unit asks for
+    it (an import statement each cost more than the question), yet reads never need it."""
+    from engine.policy_registry import PolicyRegistry  # noqa: PLC0415
+
+    return PolicyRegistry
 
 
 def _already_applied(ticket: Ticket, stamp: Stamp) -> bool:
