@@ -198,6 +198,7 @@ class Desk(Application[UUID]):
         self._bulk_policy: Policy | None = None
         self._versions = PolicyVersions(self.events)
         self._cache = AggregateCache()
+        self._last_pinned: tuple[Policy, tuple[PolicyLookup, SlaMonitor]] | None = None
         self._head = LogHead()
         self.monitor = SlaMonitor(
             calendar=self.calendar, policy=self._policy_lookup, system_stamp=self._system_stamp
@@ -424,12 +425,17 @@ class Desk(Application[UUID]):
 
     def _pinned(self, policy: Policy) -> tuple[PolicyLookup, SlaMonitor]:
         """A policy lookup and SLA monitor for one command: ``policy`` is the version in
-        force for all of it (read once), older versions come from the cache."""
+        force for all of it (read once), older versions come from the cache. The pair for
+        the last policy is kept: the commands of an import all run under one."""
+        last = self._last_pinned
+        if last is not None and last[0] is policy:
+            return last[1]
 
         def lookup(version: int | None) -> Policy:
             return policy if version is None else self.policy(version)
 
         monitor = SlaMonitor(calendar=self.calendar, policy=lookup, system_stamp=self._system_stamp)
+        self._last_pinned = (policy, (lookup, monitor))
         return lookup, monitor
 
     def _apply(
