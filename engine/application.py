@@ -28,7 +28,7 @@ from uuid import UUID
 
 from eventsourcing.application import Application, ProcessingEvent, Repository
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording, Transcoder
 from eventsourcing.utils import EnvType, get_topic
 
 from engine import limits, log
@@ -52,6 +52,7 @@ from engine.sla import TimerStatus
 from engine.sla_monitor import SYSTEM_ACTOR, PolicyLookup, SlaMonitor
 from engine.snapshots import SNAPSHOT_INTERVAL, PhaseAsDict, SlaTimerAsDict, VerifiedSnapshots
 from engine.ticket import Ticket, TicketEvent, TicketOpened
+from engine.transcoder import PrebuiltJSONTranscoder
 from engine.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
@@ -157,6 +158,16 @@ class Desk(Application[UUID]):
             return
         super().take_snapshot(aggregate_id, version, projector_func)
 
+    def construct_transcoder(self) -> Transcoder:
+        """The library's transcoder; its JSON one with its encoder built once (same bytes:
+        see :mod:`engine.transcoder`), an import stores thousands of events at a time."""
+        transcoder = self.factory.transcoder()
+        if type(transcoder) is JSONTranscoder:
+            transcoder = PrebuiltJSONTranscoder()
+        if isinstance(transcoder, JSONTranscoder):
+            self.register_transcodings(transcoder)
+        return transcoder
+
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(PhaseAsDict())
@@ -187,6 +198,7 @@ class Desk(Application[UUID]):
         self._bulk_policy: Policy | None = None
         self._versions = PolicyVersions(self.events)
         self._cache = AggregateCache()
+        self._last_pinned: tuple[Policy, tuple[PolicyLookup, SlaMonitor]] | None = None
         self._head = LogHead()
         self.monitor = SlaMonitor(
             calendar=self.calendar, policy=self._policy_lookup, system_stamp=self._system_stamp
@@ -353,8 +365,8 @@ class Desk(Application[UUID]):
     ) -> CommandResult:
         """Apply one command; raise a typed error and write nothing if it is not allowed."""
         _check_actor(actor, command.ref)
-        texts = command.model_dump(exclude={"ref"})
         cmd, _ = _commands()
+        texts = cmd.command_texts(command)
         digest = cmd.command_digest(command) if command_id is not None else None
 
         def work(unit: UnitOfWork, attempt: int) -> CommandResult:
@@ -413,12 +425,17 @@ class Desk(Application[UUID]):
 
     def _pinned(self, policy: Policy) -> tuple[PolicyLookup, SlaMonitor]:
         """A policy lookup and SLA monitor for one command: ``policy`` is the version in
-        force for all of it (read once), older versions come from the cache."""
+        force for all of it (read once), older versions come from the cache. The pair for
+        the last policy is kept: the commands of an import all run under one."""
+        last = self._last_pinned
+        if last is not None and last[0] is policy:
+            return last[1]
 
         def lookup(version: int | None) -> Policy:
             return policy if version is None else self.policy(version)
 
         monitor = SlaMonitor(calendar=self.calendar, policy=lookup, system_stamp=self._system_stamp)
+        self._last_pinned = (policy, (lookup, monitor))
         return lookup, monitor
 
     def _apply(
@@ -553,10 +570,8 @@ class Desk(Application[UUID]):
     def _pending_registry(self) -> PolicyRegistry | None:
         if self._bulk is None:
             return None
-        from engine.policy_registry import PolicyRegistry  # noqa: PLC0415
-
         held = self._bulk.peek(policy_registry_id())
-        return held if isinstance(held, PolicyRegistry) else None
+        return held if isinstance(held, _registry_class()) else None
 
     def load_policy(
         self, raw: Mapping[str, Any] | Policy, *, actor: str, at: datetime | None = None
@@ -673,6 +688,15 @@ def _commands() -> tuple[ModuleType, ModuleType]:
     from engine import commands, handlers  # noqa: PLC0415
 
     return commands, handlers
+
+
+@cache
+def _registry_class() -> type[PolicyRegistry]:
+    """The policy registry's class, imported once: every command of a bulk unit asks for
+    it (an import statement each cost more than the question), yet reads never need it."""
+    from engine.policy_registry import PolicyRegistry  # noqa: PLC0415
+
+    return PolicyRegistry
 
 
 def _already_applied(ticket: Ticket, stamp: Stamp) -> bool:

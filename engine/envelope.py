@@ -251,6 +251,21 @@ def draft_content(event_class: type, fields: Mapping[str, Any]) -> str | None:
     for name in data_fields(event_class):
         value = fields[name]
         data[name] = value if value is None or type(value) in _PLAIN else _json_value(value)
+    source = fields["source"]
+    if source is not None and type(source) is not dict:
+        return _content(event_class, fields, data, normal(source))
+    # A mapping is hashed as it is when it is plain JSON (an import's metadata always is;
+    # v2_content checks, once), else as :func:`normal` copies it, as its line would hold it.
+    content = _content(event_class, fields, data, source)
+    if content is None and source is not None:
+        content = _content(event_class, fields, data, normal(source))
+    return content
+
+
+def _content(
+    event_class: type, fields: Mapping[str, Any], data: dict[str, Any], source: Any
+) -> str | None:
+    """:func:`draft_content` with ``source`` as its line would hold it."""
     return v2_content(
         actor=fields["actor"],
         command_digest=fields["command_digest"],
@@ -260,27 +275,11 @@ def draft_content(event_class: type, fields: Mapping[str, Any]) -> str | None:
         prev_hash=fields["prev_hash"],
         reason=fields["reason"],
         recorded_at=fields["timestamp"].isoformat(),
-        source=_hashed_source(fields["source"]),
+        source=source,
         stream_id=str(fields["originator_id"]),
         ticket=fields["ref"],
         type_name=event_class.__name__,
     )
-
-
-def _hashed_source(source: dict[str, Any] | None) -> Any:
-    """The ``source`` of a draft line: the mapping itself when its keys are text and its
-    values plain scalars (an import's metadata always is), which is what :func:`normal` would
-    copy it to; the line is only hashed, so nothing can change it through the line."""
-    if source is None:
-        return None
-    if type(source) is dict and all(
-        type(key) is str and type(value) in _PLAIN_OR_NONE for key, value in source.items()
-    ):
-        return source
-    return normal(source)
-
-
-_PLAIN_OR_NONE = frozenset({str, int, float, bool, type(None)})
 
 
 # ---------------------------------------------------------------------- stored records

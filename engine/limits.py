@@ -72,6 +72,9 @@ def check(
     ``owner``."""
     values: list[tuple[str, Any]] = [*fields.items(), ("actor", actor), ("command_id", command_id)]
     for name, value in values:
+        if type(value) is str:  # most values: checked without the generic walk below
+            _check_one(name, value, limits, ref)
+            continue
         if value is None or type(value) in _NOT_TEXT:
             continue
         items = value if isinstance(value, list) else [value]
@@ -91,6 +94,8 @@ def _check_one(name: str, text: str, limits: Mapping[str, int], ref: str | None)
             "(the policy's limits can change it)",
             ref=ref,
         )
+    if text.isascii():  # no surrogate: nothing to encode
+        return
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as error:

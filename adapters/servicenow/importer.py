@@ -172,7 +172,7 @@ class _Run:
     progress: Progress | None
     policy: Policy = field(default_factory=Policy.default)
     replay: Replay = field(default_factory=Replay)
-    mod_counts: dict[str, Counter[int]] = field(default_factory=dict)
+    mod_counts: dict[str, dict[int, int]] = field(default_factory=dict)
     failed: dict[str, int] = field(default_factory=dict)
 
     def apply(self, rows: list[SourceRow | RowFailure]) -> None:
@@ -194,8 +194,10 @@ class _Run:
             self.summary.failures.append(RowFailure(row.line, number, why, skipped=True))
             return
         step = self.replay.plan(row)
-        mod_counts = self.mod_counts.setdefault(number, Counter())
-        occurrence = mod_counts[row.mod_count] = mod_counts[row.mod_count] + 1
+        mod_counts = self.mod_counts.get(number)
+        if mod_counts is None:  # not setdefault: that would build a dict for every row
+            mod_counts = self.mod_counts[number] = {}
+        occurrence = mod_counts[row.mod_count] = mod_counts.get(row.mod_count, 0) + 1
         key = f"{SOURCE_SYSTEM}:{number}:{row.mod_count}" + (
             f"#{occurrence}" if occurrence > 1 else ""
         )
