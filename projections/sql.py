@@ -199,13 +199,9 @@ TICKET_TABLES: tuple[str, ...] = (
     "CREATE INDEX IF NOT EXISTS dl_damaged_ref ON {damaged} (ref)",
     "CREATE INDEX IF NOT EXISTS dl_damaged_stream ON {damaged} (stream_id)",
 )
-TICKET_DROPS: tuple[str, ...] = (
-    "DROP TABLE IF EXISTS {tickets}",
-    "DROP TABLE IF EXISTS {ticket_versions}",
-    "DROP TABLE IF EXISTS {sla_timers}",
-    "DROP TABLE IF EXISTS {sla_timer_versions}",
-    "DROP TABLE IF EXISTS {damaged}",
-)
+#: The tickets view's tables (placeholders of :meth:`Dialect.sql`).
+TICKET_NAMES = ("tickets", "ticket_versions", "sla_timers", "sla_timer_versions", "damaged")
+TICKET_DROPS: tuple[str, ...] = tuple(f"DROP TABLE IF EXISTS {{{name}}}" for name in TICKET_NAMES)
 AUDIT_TABLES: tuple[str, ...] = (
     (
         "CREATE TABLE IF NOT EXISTS {audit_index} (position BIGINT PRIMARY KEY, ref TEXT NOT NULL,"
@@ -214,7 +210,8 @@ AUDIT_TABLES: tuple[str, ...] = (
     ),
     "CREATE INDEX IF NOT EXISTS dl_audit_index_ref ON {audit_index} (ref, position)",
 )
-AUDIT_DROPS: tuple[str, ...] = ("DROP TABLE IF EXISTS {audit_index}",)
+AUDIT_NAMES = ("audit_index",)
+AUDIT_DROPS: tuple[str, ...] = tuple(f"DROP TABLE IF EXISTS {{{name}}}" for name in AUDIT_NAMES)
 
 
 TICKET_ROW = ("ref", "position", "valid_from", *TICKET_COLUMNS)

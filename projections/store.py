@@ -32,6 +32,7 @@ class ViewStore(ViewReads, TrackingRecorder):
     :class:`~projections.reading.ViewReads`)."""
 
     tables: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
     drops: tuple[str, ...] = ()
 
     def __init__(self, dialect: Dialect) -> None:
@@ -71,6 +72,11 @@ class ViewStore(ViewReads, TrackingRecorder):
         with self.transaction(write=True) as cursor:
             for statement in (*self.drops, f"DROP TABLE IF EXISTS {{{self.view}_tracking}}"):
                 self.run(cursor, statement)
+
+    def analyse(self) -> None:
+        """Bring the database's statistics of the view's tables up to date, after they were
+        filled from scratch. Nothing to do by default: SQLite plans the views' reads from
+        their indexes alone (no ``sqlite_stat1`` is ever written)."""
 
     def _tracking_ddl(self) -> str:
         return (

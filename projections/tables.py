@@ -44,6 +44,7 @@ class TicketsStore(ViewStore, TicketReads):
     :class:`~projections.reading.TicketReads`)."""
 
     tables = sql.TICKET_TABLES
+    names = sql.TICKET_NAMES
     drops = sql.TICKET_DROPS
 
     def write(
@@ -138,6 +139,7 @@ class AuditStore(ViewStore, AuditReads):
     :class:`~projections.reading.AuditReads`)."""
 
     tables = sql.AUDIT_TABLES
+    names = sql.AUDIT_NAMES
     drops = sql.AUDIT_DROPS
 
     def write(self, entries: Sequence[AuditEntry], tracking: Tracking) -> int:

@@ -133,6 +133,7 @@ class DeskViews:
         from projections.collection import per_batch  # noqa: PLC0415 - only when behind
         from projections.feed import read_items  # noqa: PLC0415
 
+        filled = [name for name, position in positions.items() if position == 0]
         done = 0
         with per_batch() as collector:
             for items in read_items(
@@ -143,6 +144,8 @@ class DeskViews:
                 collector.done()
                 if progress is not None:
                     progress(items[-1][1].notification_id - start, head - start)
+        for name in filled:  # built from nothing: the planner's statistics say "empty"
+            self.projections[name].view.analyse()
         return done
 
     def _feed(self, items: Sequence[Item], positions: dict[str, int]) -> None:

@@ -444,6 +444,38 @@ def test_a_password_never_appears_in_an_error(capsys: pytest.CaptureFixture[str]
 
 
 @pytest.mark.postgres
+def test_views_built_from_nothing_are_analysed_and_caught_up_ones_are_not(
+    postgres_server: str, missing_schema: str
+) -> None:
+    """A rebuild fills the views from empty: their planner statistics are refreshed at once
+    (``last_analyze`` is set by an explicit ANALYZE only, never by autovacuum). A catch-up of
+    views that already held rows leaves the statistics to autovacuum."""
+
+    def analysed() -> dict[str, Any]:
+        with psycopg.connect(_conninfo(postgres_server)) as connection:
+            found = connection.execute(
+                "SELECT relname, last_analyze FROM pg_stat_user_tables WHERE schemaname = %s",
+                (missing_schema,),
+            ).fetchall()
+        return {name: at for name, at in found if name.startswith("dl_")}
+
+    desk = open_desk(f"{postgres_server}?schema={missing_schema}")
+    try:
+        fields = {"title": "t", "caller": "c", "impact": 1, "urgency": 1}
+        desk.execute("open", {"ref": "INC1", **fields}, actor="a")
+        views = open_views(desk)
+        views.rebuild()
+        first = analysed()
+        tables = {"dl_tickets", "dl_ticket_versions", "dl_sla_timers", "dl_sla_timer_versions"}
+        assert tables | {"dl_damaged", "dl_audit_index"} <= {n for n, at in first.items() if at}
+        desk.execute("open", {"ref": "INC2", **fields}, actor="a")
+        assert views.catch_up() == 1
+        assert analysed() == first
+    finally:
+        desk.close()
+
+
+@pytest.mark.postgres
 def test_the_views_of_a_postgres_store_live_in_its_schema(
     postgres_server: str, missing_schema: str
 ) -> None:
