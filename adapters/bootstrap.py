@@ -62,6 +62,10 @@ def open_desk(
         raise StoreURLError(
             f"store {redacted(url)!r}: not a usable SQLite database ({error})"
         ) from error
+    if env.get("PERSISTENCE_MODULE") == "eventsourcing.postgres":
+        from adapters.postgres import fail_fast_when_busy  # noqa: PLC0415
+
+        fail_fast_when_busy(desk.recorder.datastore, url)  # type: ignore[attr-defined]
     desk.on_snapshot_ignored = _log_ignored_snapshot
     desk.snapshot_streams = snapshot_lister(desk.snapshots)
     desk.existing_streams = stream_finder(desk.recorder)

@@ -15,6 +15,13 @@ only says "couldn't get a connection", after retrying). Then:
   that waited for the lock finds the tables made and opens without DDL. A user who may not
   create the schema is told what to run instead.
 
+**A busy pool.** eventsourcing retries an operation that could not get a connection up to
+ten times, each after waiting ``connect_timeout`` for one: with every pooled connection busy,
+a command hung for ten times the timeout before failing. :func:`fail_fast_when_busy` makes
+that wait the only one: the command fails with a
+:class:`~adapters.stores.StoreUnavailableError` naming the pool's size and how to raise it
+(docs/embedding.md). Errors of a connection that was obtained are retried as before.
+
 **Writing.** :class:`SingleTransactionRecorder` is eventsourcing's application recorder with
 one change: a save is written in one ordinary transaction (``BEGIN``, lock, notify,
 ``INSERT``, ``COMMIT``) instead of in psycopg's pipeline mode.
@@ -90,6 +97,31 @@ def prepared(url: str, env: Mapping[str, str], application: str) -> Iterator[dic
         yield {**env, "CREATE_TABLE": "yes"}
         log.info("store.initialised", store=redacted(url), schema=schema, tables=tables)
     # Closing the connection released the advisory lock.
+
+
+def fail_fast_when_busy(datastore: Any, url: str) -> None:
+    """Make ``datastore`` (eventsourcing's PostgresDatastore) raise StoreUnavailableError,
+    which nothing retries, when no pooled connection comes free in time (see above)."""
+    from psycopg_pool import PoolTimeout  # noqa: PLC0415 - loaded with the pool already
+
+    checkout = datastore.get_connection
+    pool = datastore.pool
+
+    @contextmanager
+    def get_connection() -> Iterator[Any]:
+        try:
+            with checkout() as connection:
+                yield connection
+        except OperationalError as error:
+            if not isinstance(error.__cause__, PoolTimeout):
+                raise
+            raise StoreUnavailableError(
+                f"store {redacted(url)!r} is busy: no connection came free within "
+                f"{pool.timeout:g} s (pool of {pool.min_size} kept, up to {pool.max_size}; "
+                "raise pool_size, max_overflow or connect_timeout in the store URL)"
+            ) from error
+
+    datastore.get_connection = get_connection
 
 
 def _connect(url: str, env: Mapping[str, str]) -> psycopg.Connection[Any]:

@@ -1,15 +1,16 @@
 """Store URLs (README.md) → eventsourcing persistence settings.
 
 ``memory://``, ``sqlite:///relative.db``, ``sqlite:////absolute/path.db`` and
-``postgresql://user:pass@host:port/db`` (optional ``?schema=name``) select eventsourcing's
+``postgresql://user:pass@host:port/db`` (optional ``?schema=name``, and the connection pool's
+``pool_size``, ``max_overflow`` and ``connect_timeout``) select eventsourcing's
 ``popo``, ``sqlite`` and ``postgres`` persistence modules. :func:`store_env` connects nowhere:
 its settings are handed to :class:`engine.application.Desk`, which builds its recorder.
 Around that, :func:`prepared_store` checks a PostgreSQL server and makes sure the schema and
 tables exist, created once (see adapters/postgres.py).
 
 A URL that cannot be right (unknown scheme, a port outside 1..65535, a schema name that
-needs quoting) is a :class:`StoreURLError` (bad input, exit 2). Messages name the URL with
-its password masked (:func:`redacted`).
+needs quoting, a setting it does not know) is a :class:`StoreURLError` (bad input, exit 2).
+Messages name the URL with its password masked (:func:`redacted`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from threading import Lock
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 from uuid import UUID
 
 from engine.errors import DeskLedgerError, UnavailableError
@@ -141,19 +142,63 @@ def store_env(url: str) -> dict[str, str]:
             # 20 parallel commands hold all 100 of a default server's connections.
             "POSTGRES_POOL_SIZE": "1",
         }
-        schema = parse_qs(parts.query).get("schema")
-        if schema:
-            if not _SCHEMA_NAME.fullmatch(schema[0]):
-                raise StoreURLError(
-                    f"store {redacted(url)!r}: schema {schema[0]!r} is not a plain SQL name "
-                    "(lower-case letters, digits and _, not starting with a digit, at most 63)"
-                )
-            env["POSTGRES_SCHEMA"] = schema[0]
+        env.update(_postgres_options(url, parts.query))
         return env
     raise StoreURLError(
         f"store {redacted(url)!r}: unknown scheme {parts.scheme!r} "
         "(use memory://, sqlite:///file.db or postgresql://user:pass@host:port/db)"
     )
+
+
+#: The numbers a PostgreSQL store URL may set after ``?``: the eventsourcing setting each
+#: one is, and the least and most it may be (docs/embedding.md).
+_POSTGRES_NUMBERS = {
+    "pool_size": ("POSTGRES_POOL_SIZE", 1, 100),
+    "max_overflow": ("POSTGRES_MAX_OVERFLOW", 0, 1000),
+    "connect_timeout": ("POSTGRES_CONNECT_TIMEOUT", 1, 600),
+}
+_POSTGRES_OPTIONS = ("schema", *_POSTGRES_NUMBERS)
+
+
+def _postgres_options(url: str, query: str) -> dict[str, str]:
+    """The settings a PostgreSQL URL's query gives (``schema``, ``pool_size``,
+    ``max_overflow``, ``connect_timeout``). A name not among them, a name given twice or a
+    value out of range is a StoreURLError: a misspelt ``?shema=`` must not quietly open the
+    default schema."""
+    shown = redacted(url)
+    try:
+        pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query))
+    except ValueError:
+        raise StoreURLError(
+            f"store {shown!r}: the part after '?' must be name=value pairs joined by '&'"
+        ) from None
+    settings: dict[str, str] = {}
+    seen: set[str] = set()
+    for name, value in pairs:
+        if name not in _POSTGRES_OPTIONS:
+            raise StoreURLError(
+                f"store {shown!r}: unknown setting {name!r} "
+                f"(a PostgreSQL URL may set {', '.join(_POSTGRES_OPTIONS)})"
+            )
+        if name in seen:
+            raise StoreURLError(f"store {shown!r}: {name} is given more than once")
+        seen.add(name)
+        if name == "schema":
+            if not _SCHEMA_NAME.fullmatch(value):
+                raise StoreURLError(
+                    f"store {shown!r}: schema {value!r} is not a plain SQL name "
+                    "(lower-case letters, digits and _, not starting with a digit, at most 63)"
+                )
+            settings["POSTGRES_SCHEMA"] = value
+            continue
+        setting, least, most = _POSTGRES_NUMBERS[name]
+        if not (value.isascii() and value.isdigit() and least <= int(value) <= most):
+            raise StoreURLError(
+                f"store {shown!r}: {name} must be a whole number from {least} to {most}, "
+                f"got {value!r}"
+            )
+        settings[setting] = str(int(value))
+    return settings
 
 
 @contextmanager

@@ -471,13 +471,20 @@ def test_scenario_instants_past_the_calendar_are_bad_input(
         ("postgresql:///test", "use postgresql://user:pass@host:port/database"),
         ("mysql://localhost/db", "unknown scheme 'mysql'"),
         ("sqlite://relative.db", "use sqlite:///relative.db"),
+        ("postgresql://postgres@127.0.0.1/test?shema=desk", "unknown setting 'shema'"),
+        ("postgresql://postgres@127.0.0.1/test?pool_size=0", "pool_size must be a whole number"),
+        ("postgresql://postgres@127.0.0.1/test?max_overflow=-1", "from 0 to 1000, got '-1'"),
+        ("postgresql://postgres@127.0.0.1/test?schema=a&schema=b", "schema is given more than"),
+        ("postgresql://postgres@127.0.0.1/test?schema", "must be name=value pairs"),
     ],
 )
 def test_a_store_url_that_cannot_work_is_bad_input(
     url: str, problem: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A port that is not 1..65535 (was ValueError, exit 1), a broken host, an unknown
-    scheme: exit 2 and one line naming the URL and what is wrong, without connecting."""
+    scheme, a PostgreSQL setting misspelt (it used to open the default schema quietly), out
+    of range or given twice: exit 2 and one line naming the URL and what is wrong, without
+    connecting."""
     outcome = run_cli(["--store", url, "--json", "show", "INC1"], capsys)
 
     assert_clean_exit(outcome, as_json=True)

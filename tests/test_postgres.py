@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -189,6 +190,53 @@ def test_postgres_stores_write_through_the_single_transaction_recorder() -> None
     """A PostgreSQL store URL names SingleTransactionRecorder (by topic) as the recorder."""
     env = store_env("postgresql://postgres@127.0.0.1:5432/test")
     assert resolve_topic(env["APPLICATION_RECORDER_TOPIC"]) is SingleTransactionRecorder
+
+
+@pytest.mark.postgres
+def test_the_url_sizes_the_connection_pool(
+    postgres_server: str, missing_schema: str, open_store: Callable[[str], Desk]
+) -> None:
+    """``pool_size``, ``max_overflow`` and ``connect_timeout`` reach the store's pool (by
+    default one connection kept, ten more on demand, five seconds to get one)."""
+    sized = open_store(
+        f"{postgres_server}?schema={missing_schema}&pool_size=3&max_overflow=2&connect_timeout=7"
+    )
+    pool: Any = sized.recorder.datastore.pool  # type: ignore[attr-defined]
+    assert (pool.min_size, pool.max_size, pool.timeout) == (3, 5, 7)
+    default: Any = open_store(f"{postgres_server}?schema={missing_schema}").recorder
+    assert (
+        default.datastore.pool.min_size,
+        default.datastore.pool.max_size,
+        default.datastore.pool.timeout,
+    ) == (1, 11, 5)
+
+
+#: A ticket to open (no policy: one event).
+OPENING = {"ref": "INC1", "title": "Mail is down", "caller": "c", "impact": 2, "urgency": 2}
+
+
+@pytest.mark.postgres
+def test_a_busy_pool_fails_once_naming_the_pool_and_writes_nothing(
+    postgres_server: str, missing_schema: str, open_store: Callable[[str], Desk]
+) -> None:
+    """With every pooled connection taken, a command fails after one wait for a connection
+    (eventsourcing's ten retries waited ten times as long), says how to size the pool, and
+    writes nothing; once a connection is free the same command goes through."""
+    desk = open_store(
+        f"{postgres_server}?schema={missing_schema}&pool_size=1&max_overflow=0&connect_timeout=1"
+    )
+    pool: Any = desk.recorder.datastore.pool  # type: ignore[attr-defined]
+    taken = pool.getconn()
+    began = time.monotonic()
+    try:
+        with pytest.raises(StoreUnavailableError, match="is busy: no connection came free"):
+            desk.execute("open", OPENING, actor="alice")
+    finally:
+        pool.putconn(taken)
+    assert time.monotonic() - began < 9  # one wait of a second, not ten
+    assert desk.recorder.max_notification_id() in (None, 0)
+    desk.execute("open", OPENING, actor="alice")
+    assert desk.recorder.max_notification_id() == 1
 
 
 # --------------------------------------------------------------------------- many processes
