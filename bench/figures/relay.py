@@ -188,7 +188,12 @@ async def throughput(desk: Desk, url: str, repeat: int, task: Task) -> dict[str,
 
 # ---------------------------------------------------------------------- latency
 
-WRITER = "--writer"
+#: The writer child: ``python -c WRITER STORE RATE SECONDS`` (not ``-m bench.figures.relay``,
+#: which ran this module a second time beside the copy the package imports, and warned).
+WRITER = (
+    "import sys; from bench.figures.relay import writer; "
+    "writer(sys.argv[1], float(sys.argv[2]), float(sys.argv[3]))"
+)
 
 
 def writer(url: str, rate: float, seconds: float) -> None:
@@ -234,7 +239,7 @@ async def latency(
     relay = Relay(desk, url)
     relaying = asyncio.create_task(relay.run_forever(stop))
     child = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bench.figures.relay", WRITER, store, str(rate), str(seconds),
+        sys.executable, "-c", WRITER, store, str(rate), str(seconds),
         cwd=ROOT,
     )  # fmt: skip
     async with subscribe(url, "latency-bench", ack_wait=10) as events:
@@ -327,8 +332,3 @@ def run(context: Context) -> list[Record]:
             size=latency_size,
         ),
     ]
-
-
-if __name__ == "__main__":
-    if len(sys.argv) == 5 and sys.argv[1] == WRITER:
-        writer(sys.argv[2], float(sys.argv[3]), float(sys.argv[4]))

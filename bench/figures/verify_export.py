@@ -8,6 +8,8 @@ million lines in under a minute.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import re
 import subprocess
 import sys
@@ -64,10 +66,14 @@ def run_tool(export: Path) -> dict[str, Any]:
 def run(context: Context) -> list[Record]:
     log = context.logs.get(STAGE)
     export = context.scratch("standalone-verify") / "audit.jsonl"
-    with context.progress.task(f"deskledger export of {log.label()} to a file"):
+    said = io.StringIO()  # the CLI's "exported N events to FILE", kept out of the table
+    with (
+        context.progress.task(f"deskledger export of {log.label()} to a file"),
+        contextlib.redirect_stderr(said),
+    ):
         code = main(["--store", log.url, "export", "--output", str(export)])
     if code != 0:
-        raise RuntimeError(f"deskledger export exited {code}")
+        raise RuntimeError(f"deskledger export exited {code}: {said.getvalue().strip()}")
     with context.progress.task("tools/verify_export.py (own process)"):
         result = run_tool(export)
     export.unlink()
