@@ -68,7 +68,8 @@ def build_parser(arguments: Sequence[str] | None = None) -> Parser:
         "--store",
         metavar="URL",
         help="the store: sqlite:///FILE (relative), sqlite:////PATH (absolute), "
-        "postgresql://USER:PASS@HOST:PORT/DB[?schema=NAME] or memory:// "
+        "postgresql://USER:PASS@HOST:PORT/DB[?schema=NAME&pool_size=N&max_overflow=N"
+        "&connect_timeout=S] or memory:// "
         "(default: $DESKLEDGER_STORE, else sqlite:///deskledger.db)",
     )
     parser.add_argument("--json", action="store_true", default=False, help=json_help)
