@@ -17,6 +17,7 @@ from eventsourcing.persistence import (
 from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore
 
 from projections.sql import Dialect
+from projections.sqlite_null import bind_none_directly
 from projections.tables import AuditStore, TicketsStore
 
 
@@ -46,6 +47,7 @@ class SQLiteViews:
 
     def __init__(self, datastore: SQLiteDatastore) -> None:
         self.datastore = datastore
+        bind_none_directly()  # a ticket row binds dozens of Nones: see projections.sqlite_null
         super().__init__(Dialect("sqlite"))  # type: ignore[call-arg]
 
     def lock_suffix(self) -> str:
