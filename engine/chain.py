@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
+from inspect import signature
 from typing import Any, ClassVar
 
 from eventsourcing.domain import Aggregate
@@ -113,7 +114,45 @@ def sealed(event_class: type[LedgerEvent], fields: dict[str, Any]) -> LedgerEven
     if digest is None:  # an unusual value: the built event's line says how it is hashed
         return seal(event_class(**fields))
     fields["hash"] = digest
-    return event_class(**fields)
+    return _built(event_class, fields)
+
+
+#: Per event class: its constructor's fields in order, or None when it cannot be built by
+#: :func:`_built` (a field the constructor does not take, or one the class itself defines).
+_INIT_FIELDS: dict[type, tuple[str, ...] | None] = {}
+
+
+def _init_fields(event_class: type[LedgerEvent]) -> tuple[str, ...] | None:
+    names = _INIT_FIELDS.get(event_class, ())
+    if names == ():
+        found = dataclasses.fields(event_class)
+        usual = (
+            event_class.__dictoffset__ != 0  # its instances keep their attributes in a dict
+            and [f.name for f in found if f.init]
+            == [*signature(event_class.__init__).parameters][1:]
+            and not any(f.name in vars(klass) for f in found for klass in event_class.__mro__)
+        )
+        names = _INIT_FIELDS[event_class] = tuple(f.name for f in found) if usual else None
+    return names
+
+
+def _built(event_class: type[LedgerEvent], fields: dict[str, Any]) -> LedgerEvent:
+    """``event_class(**fields)``: the event's attributes set in its fields' order, then its
+    ``__post_init__``, as the frozen dataclass's constructor does, without the constructor's
+    call of ``object.__setattr__`` per field (every event of an import is built here, with
+    fifteen fields or more). Any other call (a field left out, one too many) goes to the
+    constructor, which says what is wrong."""
+    names = _init_fields(event_class)
+    if names is None or len(names) != len(fields):
+        return event_class(**fields)
+    try:
+        state = {name: fields[name] for name in names}
+    except KeyError:
+        return event_class(**fields)
+    event = object.__new__(event_class)
+    vars(event).update(state)
+    event.__post_init__()
+    return event
 
 
 class Chained(Aggregate):

@@ -37,6 +37,7 @@ from uuid import UUID
 
 from engine.audit import normal
 from engine.hashformat import v2_content
+from engine.isotext import iso_text
 
 #: The hash format of the events this code writes (see docs/hash-format.md).
 HASH_FORMAT = 2
@@ -271,10 +272,10 @@ def _content(
         command_digest=fields["command_digest"],
         command_id=fields["command_id"],
         data=data,
-        occurred_at=fields["occurred_at"].isoformat(),
+        occurred_at=iso_text(fields["occurred_at"]),
         prev_hash=fields["prev_hash"],
         reason=fields["reason"],
-        recorded_at=fields["timestamp"].isoformat(),
+        recorded_at=iso_text(fields["timestamp"]),
         source=source,
         stream_id=str(fields["originator_id"]),
         ticket=fields["ref"],

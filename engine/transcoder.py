@@ -6,16 +6,20 @@ import of thousands of events paid for as many encoders. :class:`PrebuiltJSONTra
 builds the C encoder with the library's own settings (its ``default`` hook, compact
 separators, raw UTF-8, circular-reference check) once, and builds it again only after an
 encoding failed (a failure can leave the circular-reference markers half full). Decoding is
-the library's.
+the library's. A UTC instant's text is looked up (:mod:`engine.isotext`) rather than
+written out again: the same text the library's ``datetime_iso`` transcoding writes.
 """
 
 from __future__ import annotations
 
 import json.encoder
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
-from eventsourcing.persistence import JSONTranscoder
+from eventsourcing.persistence import DatetimeAsISO, JSONTranscoder
+
+from engine.isotext import iso_text
 
 
 class PrebuiltJSONTranscoder(JSONTranscoder):
@@ -32,7 +36,7 @@ class PrebuiltJSONTranscoder(JSONTranscoder):
             return None
         return self._make(
             {} if library.check_circular else None,
-            library.default,
+            self._default,
             json.encoder.encode_basestring_ascii
             if library.ensure_ascii
             else json.encoder.encode_basestring,
@@ -43,6 +47,16 @@ class PrebuiltJSONTranscoder(JSONTranscoder):
             library.skipkeys,
             library.allow_nan,
         )
+
+    def _default(self, value: Any) -> dict[str, Any]:
+        """The library's hook for values JSON has no form for, with the text of a UTC instant
+        looked up (:mod:`engine.isotext`): every event stores two instants, already written
+        out for its hash. The same object the library's ``datetime_iso`` transcoding gives."""
+        if type(value) is datetime:
+            transcoding = self.types.get(datetime)
+            if type(transcoding) is DatetimeAsISO:
+                return {"_type_": transcoding.name, "_data_": iso_text(value)}
+        return self.encoder.default(value)  # type: ignore[no-any-return]
 
     def encode(self, obj: Any) -> bytes:
         encoder = self._encoder
