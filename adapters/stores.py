@@ -192,7 +192,9 @@ def _postgres_options(url: str, query: str) -> dict[str, str]:
             settings["POSTGRES_SCHEMA"] = value
             continue
         setting, least, most = _POSTGRES_NUMBERS[name]
-        if not (value.isascii() and value.isdigit() and least <= int(value) <= most):
+        # Bounded before int(): a number of thousands of digits is refused, not converted.
+        digits = value.isascii() and value.isdigit() and len(value.lstrip("0")) <= len(str(most))
+        if not (digits and least <= int(value) <= most):
             raise StoreURLError(
                 f"store {shown!r}: {name} must be a whole number from {least} to {most}, "
                 f"got {value!r}"

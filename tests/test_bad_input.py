@@ -476,6 +476,8 @@ def test_scenario_instants_past_the_calendar_are_bad_input(
         ("postgresql://postgres@127.0.0.1/test?max_overflow=-1", "from 0 to 1000, got '-1'"),
         ("postgresql://postgres@127.0.0.1/test?schema=a&schema=b", "schema is given more than"),
         ("postgresql://postgres@127.0.0.1/test?schema", "must be name=value pairs"),
+        (f"postgresql://postgres@127.0.0.1/test?pool_size={'9' * 5000}", "from 1 to 100"),
+        ("postgresql://postgres@127.0.0.1/test?connect_timeout=0601", "from 1 to 600"),
     ],
 )
 def test_a_store_url_that_cannot_work_is_bad_input(
