@@ -1,12 +1,14 @@
 """One read of a whole store in a fresh process, for its time and its peak memory.
 
-    python -m bench.child rebuild|verify|export|decode STORE_URL
+    python -m bench.child rebuild|rebuild-one|verify|export|decode STORE_URL
 
 prints one JSON object: ``events`` read, ``seconds`` of the read itself and ``start_rss_mib``
 (resident memory after opening the store, before reading) and ``peak_rss_mib`` (the process's
 peak resident memory, imports included). :func:`run_child` runs it and reads the result.
 
-``rebuild`` is ``projections.views.open_views(desk).rebuild()``, ``verify`` is
+``rebuild`` is ``projections.views.open_views(desk).rebuild()`` (shard processes as it
+chooses: their peak memory is ``shards_peak_rss_mib``), ``rebuild-one`` the same in this
+process only (``workers=1``), ``verify`` is
 ``desk.verify()``, ``export`` is ``deskledger export --output /dev/null`` run in-process,
 ``decode`` is the bare baseline (:func:`bench.bare.bare_decode`).
 """
@@ -21,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-MODES = ("rebuild", "verify", "export", "decode")
+MODES = ("rebuild", "rebuild-one", "verify", "export", "decode")
 
 
 def memory_mib(field: str) -> float | None:
@@ -53,8 +55,14 @@ def measure(mode: str, url: str) -> dict[str, Any]:
     head = int(desk.recorder.max_notification_id() or 0)
     outcome: dict[str, Any] = {"mode": mode, "start_rss_mib": memory_mib("VmRSS")}
     began = time.perf_counter()
-    if mode == "rebuild":
-        events = open_views(desk).rebuild()
+    if mode in ("rebuild", "rebuild-one"):
+        views = open_views(desk)
+        events = views.rebuild(workers=1 if mode == "rebuild-one" else None)
+        last = views.last_rebuild
+        if last is not None:
+            outcome["workers"] = 1 if last.fallback else last.workers
+            outcome["fallback"] = last.fallback
+            outcome["shards_peak_rss_mib"] = last.peak_rss_mib
     elif mode == "verify":
         report = desk.verify()
         events = report.events

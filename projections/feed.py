@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import ApplicationRecorder, Mapper, Tracking
+from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification, Tracking
 
 from engine.loading import DECODING_ERRORS
 from engine.log import claimed_ref, pages
@@ -40,13 +40,15 @@ def read_items(
 ) -> Iterator[list[Item]]:
     """Pages of decoded events after position ``after`` (up to ``until``)."""
     for notifications in pages(recorder, after, page, until=until):
-        items: list[Item] = []
-        for notification in notifications:
-            try:
-                event: Any = mapper.to_domain_event(notification)
-            except DECODING_ERRORS as error:
-                event = Unreadable(
-                    claimed_ref(notification.state), str(notification.originator_id), str(error)
-                )
-            items.append((event, Tracking(application, notification.id)))
-        yield items
+        yield [item(mapper, application, notification) for notification in notifications]
+
+
+def item(mapper: Mapper[UUID], application: str, notification: Notification) -> Item:
+    """One stored record decoded (:class:`Unreadable` if it cannot be), with its tracking."""
+    try:
+        event: Any = mapper.to_domain_event(notification)
+    except DECODING_ERRORS as error:
+        event = Unreadable(
+            claimed_ref(notification.state), str(notification.originator_id), str(error)
+        )
+    return event, Tracking(application, notification.id)

@@ -5,19 +5,23 @@ batch reads its tracking position and writes its rows without another writer in 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from typing import cast
 
 from eventsourcing.persistence import (
     DatabaseError,
     IntegrityError,
     OperationalError,
     PersistenceError,
+    Tracking,
 )
 from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore
 
 from projections.sql import Dialect
 from projections.sqlite_null import bind_none_directly
+from projections.store import ViewStore
 from projections.tables import AuditStore, TicketsStore
 
 
@@ -55,6 +59,45 @@ class SQLiteViews:
 
     def transaction(self, *, write: bool) -> AbstractContextManager[SQLiteCursor]:
         return transaction(self.datastore, write=write)
+
+    def absorb(self, shards: Sequence[Path], tracking: Tracking) -> None:
+        """Copy the rows of ``shards`` (databases holding this view's tables, each for
+        other tickets: :mod:`projections.shards`) into this view, which holds none of their
+        rows, and record ``tracking``: one transaction."""
+        absorb(cast(ViewStore, self), self.datastore, shards, tracking)
+
+
+def absorb(
+    view: ViewStore, datastore: SQLiteDatastore, shards: Sequence[Path], tracking: Tracking
+) -> None:
+    """:meth:`SQLiteViews.absorb` of ``view``."""
+    try:
+        with datastore.get_connection(commit=True) as connection:
+            cursor = connection.cursor()
+            attached: list[str] = []
+            try:
+                for index, path in enumerate(shards):  # ATTACH: outside a transaction
+                    cursor.execute(f"ATTACH DATABASE ? AS shard{index}", (str(path),))
+                    attached.append(f"shard{index}")
+                cursor.execute("BEGIN IMMEDIATE")
+                try:
+                    for table in view.names:
+                        target = view.dialect.table(table)
+                        for name in attached:
+                            cursor.execute(
+                                f"INSERT INTO main.{target} SELECT * FROM {name}.{target}"  # noqa: S608 - our table names
+                            )
+                    view.record_tracking(cursor, tracking)
+                except BaseException:
+                    connection.rollback()
+                    raise
+                connection.commit()
+            finally:
+                for name in attached:
+                    cursor.execute(f"DETACH DATABASE {name}")
+                cursor.sqlite_cursor.close()
+    except sqlite3.Error as error:
+        raise _translated(error) from error
 
 
 def _translated(error: sqlite3.Error) -> PersistenceError:

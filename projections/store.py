@@ -51,10 +51,12 @@ class ViewStore(ViewReads, TrackingRecorder):
 
     # ------------------------------------------------------------------ lifecycle
 
-    def create(self) -> None:
-        """Create the view's tables and tracking table if they do not exist."""
+    def create(self, *, indexes: bool = True) -> None:
+        """Create the view's tables and tracking table if they do not exist; without the
+        secondary ``indexes`` (the reads' only: writing needs none of them) if told so."""
+        tables = self.tables if indexes else [s for s in self.tables if not _is_index(s)]
         with self.transaction(write=True) as cursor:
-            for statement in (*self.tables, self._tracking_ddl()):
+            for statement in (*tables, self._tracking_ddl()):
                 self.run(cursor, statement)
 
     def outdated(self) -> bool:
@@ -111,15 +113,23 @@ class ViewStore(ViewReads, TrackingRecorder):
             current = None if found is None else int(dict(found)["notification_id"])
             yield cursor, current
             if current is None or tracking.notification_id > current:
-                self.run(
-                    cursor,
-                    f"INSERT INTO {{{self.view}_tracking}} (application_name, notification_id) "
-                    "VALUES (:app, :position) ON CONFLICT (application_name) "
-                    "DO UPDATE SET notification_id = excluded.notification_id",
-                    {"app": tracking.application_name, "position": tracking.notification_id},
-                )
+                self.record_tracking(cursor, tracking)
+
+    def record_tracking(self, cursor: Executor, tracking: Tracking) -> None:
+        """Set the view's tracking position to ``tracking`` (in the caller's transaction)."""
+        self.run(
+            cursor,
+            f"INSERT INTO {{{self.view}_tracking}} (application_name, notification_id) "
+            "VALUES (:app, :position) ON CONFLICT (application_name) "
+            "DO UPDATE SET notification_id = excluded.notification_id",
+            {"app": tracking.application_name, "position": tracking.notification_id},
+        )
 
     def executemany(self, cursor: Executor, statement: Rows, rows: Sequence[Sequence[Any]]) -> None:
         """Run ``statement`` for each of ``rows`` (tuples in its columns' order)."""
         if rows:
             cursor.executemany(self.dialect.positional(statement.statement), rows)
+
+
+def _is_index(statement: str) -> bool:
+    return statement.startswith("CREATE INDEX")

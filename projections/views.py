@@ -20,13 +20,15 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from eventsourcing.persistence import OperationalError, ProgrammingError
+from eventsourcing.persistence import OperationalError, ProgrammingError, Tracking
 
 from engine.application import Desk
 from engine.ids import ticket_id
 from engine.loading import history
+from projections import shards
 from projections.backend import backend_of
 from projections.tables import AuditStore, TicketsStore
 
@@ -68,6 +70,10 @@ class DeskViews:
         self.tickets = tickets
         self.audit = audit
         self._ready = False
+        #: How the last :meth:`rebuild` ran (its shard processes, a fallback's reason).
+        self.last_rebuild: shards.ShardedRebuild | None = None
+        #: How a parallel rebuild starts its shard processes.
+        self.shard_settings = shards.ShardSettings()
 
     @cached_property
     def projections(self) -> dict[str, TicketsProjection | AuditProjection]:
@@ -157,18 +163,85 @@ class DeskViews:
                 positions[name] = fresh[-1][1].notification_id
 
     def rebuild(
-        self, names: Sequence[str] = VIEW_NAMES, *, progress: Progress | None = None
+        self,
+        names: Sequence[str] = VIEW_NAMES,
+        *,
+        progress: Progress | None = None,
+        workers: int | None = None,
     ) -> int:
-        """Drop the named views and rebuild them from the whole log."""
+        """Drop the named views and rebuild them from the whole log; returns how many
+        events were read.
+
+        On a SQLite file store, a rebuild that includes the tickets view runs in
+        ``workers`` processes, one shard of the tickets each (:mod:`projections.shards`);
+        None chooses by the log's length and the CPUs (:func:`projections.shards.
+        worker_count`), 1 rebuilds in this process. :attr:`last_rebuild` tells how it ran."""
         for name in names:
-            projection = self.projections[name]
-            projection.view.drop()
-            projection.view.create()
-            forget = getattr(projection, "forget", None)  # the tickets projection's cache
-            if forget is not None:
-                forget()
+            self._reset(name)
         self._ready = True
-        return self.catch_up(progress=progress)
+        head = self.desk.recorder.max_notification_id() or 0
+        file = self._sqlite_file()
+        count = shards.worker_count(workers, head, sqlite_file=file is not None)
+        self.last_rebuild = shards.ShardedRebuild(workers=1, head=head)
+        if "tickets" not in names or count < 2 or file is None:
+            return self.catch_up(progress=progress)
+        read = self._rebuild_in_shards(names, file, head, count, progress)
+        return read + self.catch_up(progress=progress)  # and what came after the head
+
+    def _reset(self, name: str) -> None:
+        projection = self.projections[name]
+        projection.view.drop()
+        projection.view.create()
+        forget = getattr(projection, "forget", None)  # the tickets projection's cache
+        if forget is not None:
+            forget()
+
+    def _sqlite_file(self) -> str | None:
+        """The store's SQLite file, if the views live in one."""
+        datastore: Any = getattr(self.tickets, "datastore", None)
+        pool: Any = getattr(datastore, "pool", None)
+        if backend_of(self.desk.recorder) != "sqlite" or pool is None:
+            return None
+        if pool.is_sqlite_memory_mode or not pool.db_name:
+            return None
+        return str(pool.db_name)
+
+    def _rebuild_in_shards(
+        self, names: Sequence[str], file: str, head: int, count: int, progress: Progress | None
+    ) -> int:
+        """The named views rebuilt up to ``head`` by ``count`` shard processes; returns how
+        many events they read. If a shard fails, nothing of the shards is kept (the views
+        stay empty for the sequential catch-up) and 0 is returned."""
+        outcome = self.last_rebuild = shards.ShardedRebuild(workers=count, head=head)
+        env = dict(self.desk.env)
+        env["SQLITE_DBNAME"] = str(Path(file).resolve())
+        env["CREATE_TABLE"] = "false"
+        folder = shards.scratch_folder(file)
+        try:
+            built = shards.build_shards(
+                env=env,
+                application=self.application,
+                views=names,
+                now=self.now().isoformat(),
+                until=head,
+                workers=count,
+                folder=folder,
+                progress=progress,
+                settings=self.shard_settings,
+            )
+            outcome.shards = [shard for _, shard in built]
+            tracking = Tracking(self.application, head)
+            for name in names:  # the SQLite views (only SQLite stores are sharded)
+                absorb = getattr(self.projections[name].view, "absorb")  # noqa: B009
+                absorb(shards.shard_paths(built), tracking)
+        except shards.ShardFailedError as error:
+            outcome.fallback = str(error)
+            for name in names:
+                self._reset(name)
+            return 0
+        finally:
+            shards.remove_folder(folder)
+        return sum(s.events for s in outcome.shards)
 
 
 def open_views(desk: Desk) -> DeskViews:

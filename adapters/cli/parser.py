@@ -209,6 +209,14 @@ def _rebuild_parser(sub: Any, common: Parser) -> None:
         choices=["tickets", "audit"],
         help="tickets (the ticket and SLA rows) or audit (the positions index); default: both",
     )
+    rebuild.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="processes rebuilding the tickets of a SQLite file store in parallel, one "
+        "shard of the tickets each (1-8; 1: in this process); default: one per CPU for "
+        "logs of 50,000 events or more",
+    )
     rebuild.set_defaults(handler="adapters.cli.views:rebuild")
 
 

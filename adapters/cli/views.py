@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from adapters.cli import render
-from adapters.cli.errors import EXIT_OK
+from adapters.cli.errors import EXIT_OK, UsageError
 from adapters.settings import Settings
 
 if TYPE_CHECKING:
@@ -24,17 +24,38 @@ def _views(settings: Settings) -> DeskViews:
 
 
 def rebuild(args: argparse.Namespace, settings: Settings) -> int:
+    from projections.shards import MAX_WORKERS  # noqa: PLC0415
     from projections.views import VIEW_NAMES  # noqa: PLC0415
 
+    if args.workers is not None and not 1 <= args.workers <= MAX_WORKERS:
+        raise UsageError(f"--workers: {args.workers} is not between 1 and {MAX_WORKERS}")
     views = _views(settings)
     names = [args.view] if args.view else list(VIEW_NAMES)
     with _progress(f"rebuilding {', '.join(names)}") as progress:
-        count = views.rebuild(names, progress=progress)
+        count = views.rebuild(names, progress=progress, workers=args.workers)
     statuses = [s.as_dict() for s in views.status()]
+    outcome = views.last_rebuild
+    workers = 1 if outcome is None else outcome.workers
+    fallback = None if outcome is None else outcome.fallback
+    if fallback is not None:
+        from adapters.logging import get_logger  # noqa: PLC0415
+
+        get_logger("deskledger.views").warning(
+            "views.rebuild_fell_back", workers=workers, reason=fallback
+        )
     if args.json:
-        render.emit_json({"rebuilt": names, "events": count, "views": statuses})
+        render.emit_json(
+            {
+                "rebuilt": names,
+                "events": count,
+                "workers": 1 if fallback else workers,
+                "fallback": fallback,
+                "views": statuses,
+            }
+        )
     else:
-        render.line(f"rebuilt {', '.join(names)} from {count} events")
+        processes = f" in {workers} processes" if workers > 1 and not fallback else ""
+        render.line(f"rebuilt {', '.join(names)} from {count} events{processes}")
     return EXIT_OK
 
 
