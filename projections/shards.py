@@ -1,24 +1,25 @@
-"""Rebuilding the tickets view in parallel: one process per shard of the tickets.
+"""Building the views in parallel: one process per shard of the tickets.
 
 A ticket's rows depend on its own events and on the policy's calendars only, never on
-another ticket's events. So a rebuild of the tickets view splits by ticket: shard *k* of *n*
-holds the tickets whose stream id, as an integer, is *k* modulo *n*. Each shard is built by a
-process of its own (``python -m projections.shard_worker``), which reads the whole log up to
-the head the rebuild started from, decodes only its own tickets' records (the others are
-skipped before decoding) and applies them with the same :class:`~projections.tickets.
-TicketsProjection` as a sequential rebuild, into a SQLite file of its own, with the audit index
-of those records. When every shard is done, one transaction per view copies the shards'
-rows into the store's views and records the view's tracking position; what was written to
-the log after the head is then caught up as usual.
+another ticket's events. So views built from nothing (a rebuild, the first read of a store)
+split by ticket: shard *k* of *n* holds the tickets whose stream id's last byte is *k*
+modulo *n*. Each shard is built by a process of its own (``python -m
+projections.shard_worker``): it selects its tickets' records up to the head the build started
+from (the database skips the others, they are never decoded) and applies them with the same
+projections as one process would, into a SQLite file of its own. When every shard is done,
+one transaction per view copies the shards' rows into the store's views and records the
+view's tracking position; what was written to the log after the head is then caught up as
+usual.
 
-The views are the same as a sequential rebuild's, row for row: the projection's rows do not
-depend on how the log is cut into batches (the property tests check it), and a ticket is
+The views are the same as when built in one process, row for row: the projections' rows do
+not depend on how the log is cut into batches (the property tests check it), and a ticket is
 always in one shard with all its events.
 
-Parallel rebuilds are for SQLite file stores (:func:`worker_count`): the shards are copied
-into the store's file with ``ATTACH``. If a shard process fails — it cannot start, runs out
-of memory, is killed — the others are stopped, nothing of theirs is kept, and the rebuild
-goes on sequentially; :class:`ShardedRebuild` says why.
+Only SQLite file stores are built in shards (:func:`worker_count`): the shards are copied into
+the store's file with ``ATTACH``. If a shard process fails — it cannot start, runs out of
+memory, is killed — the others are stopped, nothing of theirs is kept, and the views are
+built in one process; if another process caught a view up meanwhile, the copy of that view is
+skipped (:class:`ViewMovedError`). :class:`ShardedRebuild` says how a build ran.
 """
 
 from __future__ import annotations
@@ -78,9 +79,12 @@ def shard_of(stream_id: Any, shards: int) -> int:
 
 @dataclass
 class ShardSettings:
-    """How shard processes are started: the interpreter, and the tickets projection's cache
-    size in each (None: :data:`projections.tickets.CACHE_SIZE` shared out among them)."""
+    """When and how views are built in shard processes: how many (``workers``; None chooses,
+    see :func:`worker_count`; 1 never starts any), the interpreter, and the tickets
+    projection's cache size in each (None: :data:`projections.tickets.CACHE_SIZE` shared
+    out among them)."""
 
+    workers: int | None = None
     python: str = sys.executable
     cache_size: int | None = None
 
@@ -113,6 +117,11 @@ class ShardedRebuild:
 
 class ShardFailedError(RuntimeError):
     """A shard process did not finish its shard."""
+
+
+class ViewMovedError(RuntimeError):
+    """A view was caught up by another process while the shards were built: its rows are
+    that process's, and the shards' are not needed."""
 
 
 class _Worker:

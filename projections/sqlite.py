@@ -19,6 +19,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore
 
+from projections.shards import ViewMovedError
 from projections.sql import Dialect
 from projections.sqlite_null import bind_none_directly
 from projections.store import ViewStore
@@ -81,6 +82,7 @@ def absorb(
                     attached.append(f"shard{index}")
                 cursor.execute("BEGIN IMMEDIATE")
                 try:
+                    _still_empty(view, cursor, tracking)
                     for table in view.names:
                         target = view.dialect.table(table)
                         for name in attached:
@@ -98,6 +100,20 @@ def absorb(
                 cursor.sqlite_cursor.close()
     except sqlite3.Error as error:
         raise _translated(error) from error
+
+
+def _still_empty(view: ViewStore, cursor: SQLiteCursor, tracking: Tracking) -> None:
+    """ViewMovedError if the view has a tracking position: another process caught it up."""
+    cursor.execute(
+        view.sql(
+            f"SELECT notification_id FROM {{{view.view}_tracking}} "  # noqa: S608 - our table
+            "WHERE application_name = :app"
+        ),
+        {"app": tracking.application_name},
+    )
+    found = cursor.fetchone()
+    if found is not None:
+        raise ViewMovedError(f"the {view.view} view reached position {found[0]} meanwhile")
 
 
 def _translated(error: sqlite3.Error) -> PersistenceError:

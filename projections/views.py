@@ -129,9 +129,30 @@ class DeskViews:
         head = self.desk.recorder.max_notification_id() or 0
         return [ViewStatus(name, pos, head) for name, pos in self.positions().items()]
 
-    def catch_up(self, *, progress: Progress | None = None, batch: int = BATCH) -> int:
-        """Apply every event the views have not seen; returns how many events were read."""
+    def catch_up(
+        self, *, progress: Progress | None = None, batch: int = BATCH, workers: int | None = None
+    ) -> int:
+        """Apply every event the views have not seen; returns how many events were read.
+
+        Views built from nothing (a rebuild, the first read of a store, views an older
+        version built) on a SQLite file store are built by shard processes, one share of
+        the tickets each (:mod:`projections.shards`): ``workers`` of them (None: as
+        :attr:`shard_settings` says, by default one per CPU for logs of 50,000 events or
+        more; 1: in this process). :attr:`last_rebuild` tells how it ran."""
         positions = self.positions()
+        head = self.desk.recorder.max_notification_id() or 0
+        if min(positions.values()) >= head:
+            return 0
+        done = 0
+        empty = [name for name, position in positions.items() if position == 0]
+        if "tickets" in empty:
+            done = self._in_shards(empty, head, progress, workers)
+            if done:
+                positions = self.positions()
+        return done + self._apply(positions, progress, batch)
+
+    def _apply(self, positions: dict[str, int], progress: Progress | None, batch: int) -> int:
+        """Apply the events after each view's position, in this process."""
         head = self.desk.recorder.max_notification_id() or 0
         start = min(positions.values())
         if start >= head:
@@ -170,31 +191,16 @@ class DeskViews:
         workers: int | None = None,
     ) -> int:
         """Drop the named views and rebuild them from the whole log; returns how many
-        events were read.
-
-        On a SQLite file store, a rebuild that includes the tickets view runs in
-        ``workers`` processes, one shard of the tickets each (:mod:`projections.shards`);
-        None chooses by the log's length and the CPUs (:func:`projections.shards.
-        worker_count`), 1 rebuilds in this process. :attr:`last_rebuild` tells how it ran."""
+        events were read (``workers``: as :meth:`catch_up`)."""
         for name in names:
-            self._reset(name)
+            projection = self.projections[name]
+            projection.view.drop()
+            projection.view.create()
+            forget = getattr(projection, "forget", None)  # the tickets projection's cache
+            if forget is not None:
+                forget()
         self._ready = True
-        head = self.desk.recorder.max_notification_id() or 0
-        file = self._sqlite_file()
-        count = shards.worker_count(workers, head, sqlite_file=file is not None)
-        self.last_rebuild = shards.ShardedRebuild(workers=1, head=head)
-        if "tickets" not in names or count < 2 or file is None:
-            return self.catch_up(progress=progress)
-        read = self._rebuild_in_shards(names, file, head, count, progress)
-        return read + self.catch_up(progress=progress)  # and what came after the head
-
-    def _reset(self, name: str) -> None:
-        projection = self.projections[name]
-        projection.view.drop()
-        projection.view.create()
-        forget = getattr(projection, "forget", None)  # the tickets projection's cache
-        if forget is not None:
-            forget()
+        return self.catch_up(progress=progress, workers=workers)
 
     def _sqlite_file(self) -> str | None:
         """The store's SQLite file, if the views live in one."""
@@ -206,13 +212,18 @@ class DeskViews:
             return None
         return str(pool.db_name)
 
-    def _rebuild_in_shards(
-        self, names: Sequence[str], file: str, head: int, count: int, progress: Progress | None
+    def _in_shards(
+        self, names: Sequence[str], head: int, progress: Progress | None, workers: int | None
     ) -> int:
-        """The named views rebuilt up to ``head`` by ``count`` shard processes; returns how
-        many events they read. If a shard fails, nothing of the shards is kept (the views
-        stay empty for the sequential catch-up) and 0 is returned."""
+        """The named (empty) views built up to ``head`` by shard processes, if the store
+        and the log call for them; returns how many events the shards read (0: none ran,
+        or they failed and nothing of theirs was kept)."""
+        file = self._sqlite_file()
+        wanted = workers if workers is not None else self.shard_settings.workers
+        count = shards.worker_count(wanted, head, sqlite_file=file is not None)
         outcome = self.last_rebuild = shards.ShardedRebuild(workers=count, head=head)
+        if count < 2 or file is None:
+            return 0
         env = dict(self.desk.env)
         env["SQLITE_DBNAME"] = str(Path(file).resolve())
         env["CREATE_TABLE"] = "false"
@@ -231,13 +242,14 @@ class DeskViews:
             )
             outcome.shards = [shard for _, shard in built]
             tracking = Tracking(self.application, head)
-            for name in names:  # the SQLite views (only SQLite stores are sharded)
+            for name in names:  # SQLite views (only SQLite stores are sharded)
                 absorb = getattr(self.projections[name].view, "absorb")  # noqa: B009
-                absorb(shards.shard_paths(built), tracking)
+                try:
+                    absorb(shards.shard_paths(built), tracking)
+                except shards.ViewMovedError as moved:  # its rows come from elsewhere
+                    outcome.fallback = str(moved)
         except shards.ShardFailedError as error:
             outcome.fallback = str(error)
-            for name in names:
-                self._reset(name)
             return 0
         finally:
             shards.remove_folder(folder)

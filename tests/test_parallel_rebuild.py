@@ -118,6 +118,43 @@ def test_events_written_after_a_parallel_rebuild_are_caught_up(
     assert caught_up == again
 
 
+def test_the_first_catch_up_of_a_store_is_built_by_shards(
+    history: Path, sequential: dict[str, Any], tmp_path: Path
+) -> None:
+    desk = open_desk(f"sqlite:///{copy_of(history, tmp_path, 'fresh')}")
+    views = open_views(desk)
+    views.shard_settings = shards.ShardSettings(workers=2)
+    assert views.catch_up() == views.desk.recorder.max_notification_id()
+    assert views.last_rebuild is not None
+    assert views.last_rebuild.workers == 2
+    assert views.last_rebuild.fallback is None
+    assert dump(views) == sequential
+    assert views.catch_up() == 0
+
+
+def test_views_caught_up_by_another_process_meanwhile_keep_that_process_rows(
+    history: Path, sequential: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = copy_of(history, tmp_path, "raced")
+    build = shards.build_shards
+
+    def raced(**job: Any) -> Any:
+        built = build(**job)
+        other = open_views(open_desk(f"sqlite:///{store}"))  # a reader's first catch-up
+        other.shard_settings = shards.ShardSettings(workers=1)
+        other.catch_up()
+        other.desk.close()
+        return built
+
+    monkeypatch.setattr(shards, "build_shards", raced)
+    views, desk_views = rebuilt(store, workers=2)
+    assert views == sequential
+    outcome = desk_views.last_rebuild
+    assert outcome is not None
+    assert outcome.fallback is not None
+    assert "view reached position" in outcome.fallback
+
+
 def test_a_shard_that_cannot_start_leaves_the_rebuild_to_one_process(
     history: Path, sequential: dict[str, Any], tmp_path: Path
 ) -> None:
