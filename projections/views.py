@@ -227,7 +227,11 @@ class DeskViews:
         env = dict(self.desk.env)
         env["SQLITE_DBNAME"] = str(Path(file).resolve())
         env["CREATE_TABLE"] = "false"
-        folder = shards.scratch_folder(file)
+        try:
+            folder = shards.scratch_folder(file)
+        except OSError as error:  # a read-only directory, a full disk: one process then
+            outcome.fallback = f"no room for the shards beside the store: {error}"
+            return 0
         try:
             built = shards.build_shards(
                 env=env,

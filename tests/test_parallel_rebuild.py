@@ -213,6 +213,21 @@ def test_when_one_shard_fails_the_others_are_stopped_not_waited_for(
     assert leftovers(tmp_path) == []
 
 
+def test_no_room_for_the_shards_leaves_the_work_to_one_process(
+    history: Path, sequential: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_room(store_file: str) -> Path:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(shards, "scratch_folder", no_room)
+    views, desk_views = rebuilt(copy_of(history, tmp_path, "full-disk"), workers=2)
+    assert views == sequential
+    assert desk_views.last_rebuild is not None
+    assert desk_views.last_rebuild.fallback == (
+        "no room for the shards beside the store: [Errno 28] No space left on device"
+    )
+
+
 def test_only_sqlite_files_and_long_logs_are_sharded() -> None:
     cpus = min(shards.available_cpus(), shards.MAX_WORKERS)
     assert shards.worker_count(None, shards.PARALLEL_FROM, sqlite_file=True) == cpus
