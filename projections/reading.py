@@ -122,14 +122,21 @@ class TicketReads(ViewReads):
         return sorted(found, key=lambda row: (row["ref"], row["seq"]))
 
     @contextmanager
-    def reading(self, *, at: int | None = None) -> Iterator[Query]:
+    def reading(
+        self,
+        *,
+        at: int | None = None,
+        tickets: Sequence[str] = sql.TICKET_ROW,
+        timers: Sequence[str] = sql.TIMER_ROW,
+    ) -> Iterator[Query]:
         """One read transaction over the current tickets and timers or (``at``
         microseconds) over the rows valid then: yields ``query(statement, params)``, which
         runs a statement reading ``{tickets}`` and ``{sla_timers}`` (given the other source
         here) and returns its rows. Every statement sees the same snapshot, so one may be
         built from what an earlier one returned. Rows are the driver's own, each indexable
         by column name (not copied into dicts: a statement may return one narrow row per
-        ticket)."""
+        ticket). The rows valid at ``at`` hold the columns ``tickets`` and ``timers`` only
+        (every one by default): the statements may read no other."""
         with self.transaction(write=False) as cursor:
             if self.dialect.name == "postgres":  # one snapshot for every statement
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
@@ -141,7 +148,7 @@ class TicketReads(ViewReads):
                 # The rows valid at ``at`` are picked out of every version once, into
                 # temporary tables the statements then read (picking them out again in each
                 # statement scanned the versions a dozen times).
-                for create in sql.as_of_tables(self.dialect.name):
+                for create in sql.as_of_tables(self.dialect.name, tickets, timers):
                     cursor.execute(self.sql(create), {"at": at})
 
             def query(statement: str, params: Mapping[str, Any]) -> list[Any]:

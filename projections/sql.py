@@ -291,14 +291,17 @@ AS_OF_TIMERS = "dl_report_timers_as_of"
 AS_OF_DROPS = (f"DROP TABLE IF EXISTS {AS_OF_TICKETS}", f"DROP TABLE IF EXISTS {AS_OF_TIMERS}")
 
 
-def as_of_tables(dialect: str) -> tuple[str, ...]:
-    """Statements filling the temporary tables with the rows valid at ``:at`` (dropped at
-    the end of the transaction on PostgreSQL; by :data:`AS_OF_DROPS` on SQLite)."""
-    scope = "ON COMMIT DROP " if dialect == "postgres" else ""
+def as_of_tables(
+    dialect: str, tickets: Sequence[str] = TICKET_ROW, timers: Sequence[str] = TIMER_ROW
+) -> tuple[str, ...]:
+    """Statements filling the temporary tables with the columns ``tickets`` and ``timers``
+    (every one by default) of the rows valid at ``:at`` (dropped at the end of the
+    transaction on PostgreSQL; by :data:`AS_OF_DROPS` on SQLite)."""
+    create = f"CREATE TEMPORARY TABLE {{}} {'ON COMMIT DROP ' if dialect == 'postgres' else ''}AS"
     return (
         *AS_OF_DROPS,
-        f"CREATE TEMPORARY TABLE {AS_OF_TICKETS} {scope}AS SELECT * FROM {TICKETS_AS_OF} t",
-        f"CREATE TEMPORARY TABLE {AS_OF_TIMERS} {scope}AS SELECT * FROM {TIMERS_AS_OF} s",
+        f"{create.format(AS_OF_TICKETS)} SELECT {', '.join(tickets)} FROM {TICKETS_AS_OF} t",
+        f"{create.format(AS_OF_TIMERS)} SELECT {', '.join(timers)} FROM {TIMERS_AS_OF} s",
     )
 
 
