@@ -36,11 +36,11 @@ class PostgresViews:
                 cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (view,))
             yield cursor
 
-    def create(self) -> None:
+    def create(self, *, indexes: bool = True) -> None:
         """Create the tables once: concurrent creators wait on an advisory lock."""
         with self.transaction(write=True) as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self._lock_name(),))
-            for statement in (*self.tables, self._tracking_ddl()):  # type: ignore[attr-defined]
+            for statement in self.definitions(indexes=indexes):  # type: ignore[attr-defined]
                 cursor.execute(self.sql(statement))  # type: ignore[attr-defined]
 
     def analyse(self) -> None:

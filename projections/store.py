@@ -54,10 +54,15 @@ class ViewStore(ViewReads, TrackingRecorder):
     def create(self, *, indexes: bool = True) -> None:
         """Create the view's tables and tracking table if they do not exist; without the
         secondary ``indexes`` (the reads' only: writing needs none of them) if told so."""
-        tables = self.tables if indexes else [s for s in self.tables if not _is_index(s)]
         with self.transaction(write=True) as cursor:
-            for statement in (*tables, self._tracking_ddl()):
+            for statement in self.definitions(indexes=indexes):
                 self.run(cursor, statement)
+
+    def definitions(self, *, indexes: bool = True) -> tuple[str, ...]:
+        """The statements creating the view's tables, their secondary ``indexes`` (or not)
+        and its tracking table."""
+        tables = self.tables if indexes else tuple(s for s in self.tables if not _is_index(s))
+        return (*tables, self._tracking_ddl())
 
     def outdated(self) -> bool:
         """Whether the view's tables lack a column this code writes: built by an older
