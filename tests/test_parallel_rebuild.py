@@ -84,6 +84,18 @@ def leftovers(folder: Path) -> list[Path]:
     return sorted(folder.glob(".deskledger-rebuild-*"))
 
 
+def fallen_back(history: Path, sequential: dict[str, Any], folder: Path, **settings: Any) -> str:
+    """Rebuild a copy of ``history`` with ``settings``, expecting the work to fall back to
+    one process: the views still equal ``sequential``, no shard file is left; the reason."""
+    views, desk_views = rebuilt(copy_of(history, folder, "fallback"), **settings)
+    assert views == sequential
+    assert leftovers(folder) == []
+    outcome = desk_views.last_rebuild
+    assert outcome is not None
+    assert outcome.fallback is not None
+    return outcome.fallback
+
+
 @pytest.mark.parametrize("workers", [2, 3])
 def test_shards_build_the_same_views_as_one_process(
     history: Path, sequential: dict[str, Any], tmp_path: Path, workers: int
@@ -158,14 +170,9 @@ def test_views_caught_up_by_another_process_meanwhile_keep_that_process_rows(
 def test_a_shard_that_cannot_start_leaves_the_rebuild_to_one_process(
     history: Path, sequential: dict[str, Any], tmp_path: Path
 ) -> None:
-    store = copy_of(history, tmp_path, "fallback")
-    views, desk_views = rebuilt(store, workers=2, python=str(tmp_path / "no-such-python"))
-    assert views == sequential
-    outcome = desk_views.last_rebuild
-    assert outcome is not None
-    assert outcome.fallback is not None
-    assert "could not start" in outcome.fallback
-    assert leftovers(tmp_path) == []
+    missing = str(tmp_path / "no-such-python")
+    reason = fallen_back(history, sequential, tmp_path, workers=2, python=missing)
+    assert reason.startswith(f"shard 0 could not start {missing}: ")
 
 
 def test_a_shard_that_fails_is_named_and_nothing_of_the_shards_is_kept(
@@ -174,14 +181,8 @@ def test_a_shard_that_fails_is_named_and_nothing_of_the_shards_is_kept(
     failing = tmp_path / "failing-python"
     failing.write_text("#!/bin/sh\necho 'MemoryError: out of memory in shard' >&2\nexit 3\n")
     failing.chmod(failing.stat().st_mode | stat.S_IEXEC)
-    store = copy_of(history, tmp_path, "fallback")
-    views, desk_views = rebuilt(store, workers=2, python=str(failing))
-    assert views == sequential
-    outcome = desk_views.last_rebuild
-    assert outcome is not None
-    assert outcome.fallback is not None
-    assert "(exit 3): MemoryError: out of memory in shard" in outcome.fallback
-    assert leftovers(tmp_path) == []
+    reason = fallen_back(history, sequential, tmp_path, workers=2, python=str(failing))
+    assert "(exit 3): MemoryError: out of memory in shard" in reason
 
 
 def test_when_one_shard_fails_the_others_are_stopped_not_waited_for(
@@ -200,17 +201,13 @@ def test_when_one_shard_fails_the_others_are_stopped_not_waited_for(
         "time.sleep(600)\n"
     )
     wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
-    views, desk_views = rebuilt(copy_of(history, tmp_path, "store"), workers=3, python=str(wrapper))
-    assert views == sequential
-    outcome = desk_views.last_rebuild
-    assert outcome is not None
-    assert outcome.fallback == "shard 1 stopped (exit 1): OSError: disk full in shard 1"
+    reason = fallen_back(history, sequential, tmp_path, workers=3, python=str(wrapper))
+    assert reason == "shard 1 stopped (exit 1): OSError: disk full in shard 1"
     started = [int(path.name) for path in pids.iterdir()]
     assert len(started) == 2  # shards 0 and 2, asleep until stopped
     for pid in started:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
-    assert leftovers(tmp_path) == []
 
 
 def test_no_room_for_the_shards_leaves_the_work_to_one_process(
@@ -220,12 +217,8 @@ def test_no_room_for_the_shards_leaves_the_work_to_one_process(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(shards, "scratch_folder", no_room)
-    views, desk_views = rebuilt(copy_of(history, tmp_path, "full-disk"), workers=2)
-    assert views == sequential
-    assert desk_views.last_rebuild is not None
-    assert desk_views.last_rebuild.fallback == (
-        "no room for the shards beside the store: [Errno 28] No space left on device"
-    )
+    reason = fallen_back(history, sequential, tmp_path, workers=2)
+    assert reason == "no room for the shards beside the store: [Errno 28] No space left on device"
 
 
 def test_only_sqlite_files_and_long_logs_are_sharded() -> None:
