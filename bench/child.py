@@ -22,24 +22,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from projections.shards import memory_mib
+
 ROOT = Path(__file__).resolve().parent.parent
 MODES = ("rebuild", "rebuild-one", "verify", "export", "decode")
-
-
-def memory_mib(field: str) -> float | None:
-    """``VmRSS`` (resident now) or ``VmHWM`` (peak resident) of this process, in MiB.
-
-    Read from /proc rather than ``getrusage``: Linux carries the peak of the process that
-    forked a child over into the child's ``ru_maxrss``, so a small child of a big parent would
-    report the parent's size. ``VmHWM`` belongs to the process's own memory since exec.
-    """
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(f"{field}:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        pass
-    return None
 
 
 def measure(mode: str, url: str) -> dict[str, Any]:

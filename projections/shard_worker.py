@@ -21,26 +21,11 @@ import sys
 import time
 from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import IO, Any
 
 from eventsourcing.persistence import Notification
 
-from projections.shards import REPORT_EVERY
-
-#: Events per transaction in a shard's database (as a sequential rebuild).
-BATCH = 2000
-
-
-def _peak_rss_mib() -> float | None:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        pass
-    return None
-
+from projections.shards import REPORT_EVERY, memory_mib
 
 _HEX = "'0123456789abcdef'"
 #: A record's shard in SQL: the last byte of its stream id (stored as hexadecimal text),
@@ -93,6 +78,7 @@ def run(job: dict[str, Any], out: IO[str]) -> int:
     from projections.feed import item  # noqa: PLC0415
     from projections.sqlite import SQLiteAuditView, SQLiteTicketsView  # noqa: PLC0415
     from projections.tickets import CACHE_SIZE, TicketsProjection  # noqa: PLC0415
+    from projections.views import BATCH  # noqa: PLC0415 - events per transaction, as in one process
     from projections.world import StoreWorld  # noqa: PLC0415
 
     shard, shards, until = int(job["shard"]), int(job["shards"]), int(job["until"])
@@ -148,7 +134,7 @@ def main() -> int:
                 "done": True,
                 "events": events,
                 "seconds": round(time.perf_counter() - began, 3),
-                "peak_rss_mib": _peak_rss_mib(),
+                "peak_rss_mib": memory_mib("VmHWM"),
             }
         )
         + "\n"

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -46,6 +45,22 @@ MAX_WORKERS = 8
 REPORT_EVERY = 2000
 
 Progress = Callable[[int, int], None]
+
+
+def memory_mib(field: str) -> float | None:
+    """``VmRSS`` (resident now) or ``VmHWM`` (peak resident) of this process, in MiB.
+
+    Read from /proc rather than ``getrusage``: Linux carries the peak of the process that
+    forked a child over into the child's ``ru_maxrss``, so a small child of a big parent would
+    report the parent's size. ``VmHWM`` belongs to the process's own memory since exec.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return None
 
 
 def available_cpus() -> int:
@@ -91,9 +106,11 @@ class ShardSettings:
 
 @dataclass
 class ShardOutcome:
-    """What one shard process reported: events read, seconds, its peak memory (MiB)."""
+    """One shard: its database, and what its process reported: events read, seconds, its
+    peak memory (MiB)."""
 
     shard: int
+    path: Path
     events: int = 0
     seconds: float = 0.0
     peak_rss_mib: float | None = None
@@ -128,7 +145,7 @@ class _Worker:
     """One shard process: started with its job on stdin, read from its stdout by a thread."""
 
     def __init__(self, job: dict[str, Any], python: str, folder: Path, shard: int) -> None:
-        self.outcome = ShardOutcome(shard)
+        self.outcome = ShardOutcome(shard, Path(job["path"]))
         self.at = 0  # the position read up to
         self.done = False
         self.error_path = folder / f"shard-{shard}.err"
@@ -206,9 +223,9 @@ def build_shards(
     folder: Path,
     progress: Progress | None,
     settings: ShardSettings,
-) -> list[tuple[Path, ShardOutcome]]:
+) -> list[ShardOutcome]:
     """Build ``views`` from the log up to ``until`` in ``workers`` shards, each a database
-    in ``folder``; returns each shard's database and outcome. ShardFailedError (every
+    in ``folder``; returns each shard's outcome. ShardFailedError (every
     process stopped) if any shard fails."""
     started: list[_Worker] = []
     try:
@@ -236,7 +253,7 @@ def build_shards(
             worker.wait()
         if progress is not None:
             progress(until, until)
-        return [(folder / f"shard-{w.outcome.shard}.db", w.outcome) for w in started]
+        return [worker.outcome for worker in started]
     finally:
         for worker in started:
             worker.stop()
@@ -256,11 +273,3 @@ def scratch_folder(store_file: str) -> Path:
     room where the views will be anyway)."""
     parent = Path(store_file).resolve().parent
     return Path(tempfile.mkdtemp(prefix=".deskledger-rebuild-", dir=parent))
-
-
-def remove_folder(folder: Path) -> None:
-    shutil.rmtree(folder, ignore_errors=True)
-
-
-def shard_paths(built: Sequence[tuple[Path, ShardOutcome]]) -> list[Path]:
-    return [path for path, _ in built]

@@ -14,6 +14,7 @@ same projections.
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
@@ -244,19 +245,19 @@ class DeskViews:
                 progress=progress,
                 settings=self.shard_settings,
             )
-            outcome.shards = [shard for _, shard in built]
+            outcome.shards = built
             tracking = Tracking(self.application, head)
             for name in names:  # SQLite views (only SQLite stores are sharded)
                 absorb = getattr(self.projections[name].view, "absorb")  # noqa: B009
                 try:
-                    absorb(shards.shard_paths(built), tracking)
+                    absorb([shard.path for shard in built], tracking)
                 except shards.ViewMovedError as moved:  # its rows come from elsewhere
                     outcome.fallback = str(moved)
         except shards.ShardFailedError as error:
             outcome.fallback = str(error)
             return 0
         finally:
-            shards.remove_folder(folder)
+            shutil.rmtree(folder, ignore_errors=True)
         return sum(s.events for s in outcome.shards)
 
 
