@@ -87,6 +87,12 @@ def plain_json(value: object) -> str:
     return _plain_json(value)
 
 
+def unchecked_plain_json(value: Any) -> str:
+    """:func:`plain_json` of a value its caller built of plain JSON types only, checked on
+    the way (a second walk to check it would cost as much as the encoding)."""
+    return _plain_json(value)
+
+
 def _plain(value: Any) -> bool:
     """Whether ``value`` holds only exact JSON types, ASCII keys and safe integers (so that
     :mod:`json`'s encoder writes its canonical form)."""

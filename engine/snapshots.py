@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from operator import attrgetter
 from typing import Any, Self
 from uuid import UUID
 
@@ -20,7 +21,8 @@ from eventsourcing.domain import Snapshot
 from eventsourcing.persistence import EventStore, Transcoding
 from eventsourcing.utils import get_topic
 
-from engine.canonical import canonical_json
+from engine.canonical import MAX_SAFE_INTEGER, canonical_json, unchecked_plain_json
+from engine.isotext import iso_text
 from engine.sla import Phase, SlaTerms, SlaTimer
 
 SNAPSHOT_INTERVAL = 100
@@ -70,8 +72,89 @@ class SlaTimerAsDict(Transcoding):
 
 
 def state_digest(state: Mapping[str, Any]) -> str:
-    """SHA-256 over the canonical JSON of an aggregate's snapshot state."""
-    return hashlib.sha256(canonical_json(_plain(dict(state)))).hexdigest()
+    """SHA-256 over the canonical JSON of an aggregate's snapshot state.
+
+    The state of a long ticket is large (every command id it was given, every phase), and
+    every read of it through a snapshot checks this digest: :func:`_usual` writes the usual
+    shapes in one walk; anything else takes :func:`_plain` and :func:`canonical_json`, which
+    define the digest (both give the same bytes: see ``tests/test_snapshots.py``)."""
+    usual = _usual(state)
+    if usual is _UNUSUAL:
+        return hashlib.sha256(canonical_json(_plain(dict(state)))).hexdigest()
+    try:
+        text = unchecked_plain_json(usual).encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: canonical_json says why it has no digest
+        return hashlib.sha256(canonical_json(_plain(dict(state)))).hexdigest()
+    return hashlib.sha256(text).hexdigest()
+
+
+#: What :func:`_usual` returns for a value it leaves to :func:`_plain`.
+_UNUSUAL: Any = object()
+_TEXT_OR_NOTHING = frozenset({str, bool, type(None)})
+_SAFE_LOW, _SAFE_HIGH = -MAX_SAFE_INTEGER, MAX_SAFE_INTEGER
+#: Leaves by exact type, and how :func:`_plain` writes them; text enums join on first sight.
+_LEAVES: dict[type, Callable[[Any], Any]] = {datetime: iso_text, UUID: UUID.__str__}
+#: Per dataclass of two fields or more, all ASCII: its fields' names (as :func:`_plain` walks them).
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _usual(value: Any) -> Any:
+    """:func:`_plain` of ``value`` when it is made only of exact JSON types (ASCII keys, safe
+    integers), text enums, datetimes, UUIDs and dataclasses of those, checked on the way:
+    then :func:`unchecked_plain_json` writes the canonical JSON :func:`canonical_json` would.
+    Else :data:`_UNUSUAL` (a float, a subclass, a non-ASCII key, another type). Leaves are
+    written in place: a long ticket's state is mostly short lists and phases of them."""
+    kind = type(value)
+    if kind in _TEXT_OR_NOTHING:
+        return value
+    leaf = _LEAVES.get(kind)
+    if leaf is not None:
+        return leaf(value)
+    names = _FIELDS.get(kind)
+    if names is not None:  # a dataclass seen before (a phase, a timer, its terms)
+        return _members(zip(names, attrgetter(*names)(value), strict=True))
+    if kind is int:
+        return value if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER else _UNUSUAL
+    if kind is dict:
+        return _members(value.items())
+    if kind is list or kind is tuple:
+        items = list(value)
+        for index, item in enumerate(items):
+            kind = type(item)
+            if kind in _TEXT_OR_NOTHING or (kind is int and _SAFE_LOW <= item <= _SAFE_HIGH):
+                continue
+            plain = items[index] = _usual(item)
+            if plain is _UNUSUAL:
+                return _UNUSUAL
+        return items
+    if isinstance(value, str):  # a text enum: its text, as _plain writes it
+        _LEAVES[kind] = str
+        return str(value)
+    if isinstance(value, int):  # an IntEnum member: its number, as canonical_json writes it
+        return _usual(int(int.__repr__(value)))
+    if not dataclasses.is_dataclass(kind):
+        return _UNUSUAL
+    names = tuple(f.name for f in dataclasses.fields(kind))
+    if len(names) < 2 or not all(map(str.isascii, names)):
+        return _UNUSUAL  # (one field: attrgetter would not give a tuple)
+    _FIELDS[kind] = names
+    return _usual(value)
+
+
+def _members(pairs: Iterable[tuple[Any, Any]]) -> Any:
+    """:func:`_usual` of a JSON object's ``(key, value)`` pairs."""
+    members = {}
+    for key, item in pairs:
+        if type(key) is not str or not key.isascii():
+            return _UNUSUAL
+        plain = item
+        if type(item) not in _TEXT_OR_NOTHING:
+            leaf = _LEAVES.get(type(item))
+            plain = leaf(item) if leaf is not None else _usual(item)
+            if plain is _UNUSUAL:
+                return _UNUSUAL
+        members[key] = plain
+    return members
 
 
 def _plain(value: Any) -> Any:

@@ -4,15 +4,23 @@ snapshot is a cache, never evidence: an edited one is never read and verify repo
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from collections.abc import Callable
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from enum import Enum, IntEnum, StrEnum
 from typing import Any
 
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from engine import snapshots
 from engine.application import Desk
+from engine.canonical import canonical_json
 from engine.clock import SimulatedClock
-from engine.snapshots import SNAPSHOT_INTERVAL, TicketSnapshot, state_digest
+from engine.snapshots import SNAPSHOT_INTERVAL, TicketSnapshot, snapshot_state, state_digest
 from engine.ticket import Ticket
 from engine.verify import verify_log
 from projections.queries import Queries
@@ -157,3 +165,117 @@ def test_verify_asks_only_the_streams_that_have_snapshots(
     every = verify_log(fresh.recorder, fresh.mapper, snapshots=fresh.snapshots, events=fresh.events)
     assert report.as_dict() == every.as_dict()
     assert [(p.kind, p.ticket, p.version) for p in report.problems] == [("snapshot", "INC2", 1)]
+
+
+# ---------------------------------------------------------------------- the state's digest
+
+
+class _Kind(StrEnum):
+    OPEN = "open"
+
+
+class _Level(IntEnum):
+    HIGH = 1
+
+
+class _Mixed(str, Enum):  # noqa: UP042 - str() of a member is "_Mixed.TEXT", not its value
+    TEXT = "text"
+
+
+@dataclass(frozen=True)
+class _Leaf:
+    name: str
+    at: datetime
+    kind: _Kind
+
+
+_TEXT = st.text(st.characters(max_codepoint=0x7F), max_size=6)
+#: Values the one-walk path takes (ASCII keys, safe integers, no floats).
+_USUAL_LEAVES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**53 - 1), max_value=2**53 - 1),
+    st.text(st.characters(blacklist_categories=["Cs"])),
+    st.sampled_from([_Kind.OPEN, _Level.HIGH, _Mixed.TEXT]),
+    st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(hours=-5))])),
+    st.uuids(),
+    st.builds(_Leaf, _TEXT, st.datetimes(timezones=st.just(UTC)), st.just(_Kind.OPEN)),
+)
+#: And the values it leaves to the definition (each alone in an otherwise usual state).
+_UNUSUAL_VALUES = st.one_of(
+    st.floats(allow_nan=False),
+    st.integers(min_value=2**53).map(lambda n: n * -1 if n % 2 else n),
+    st.text(st.characters(whitelist_categories=["Cs"]), min_size=1, max_size=2),
+    st.dictionaries(
+        st.text(st.characters(min_codepoint=0x80), min_size=1), _USUAL_LEAVES, min_size=1
+    ),
+    st.frozensets(st.integers(), min_size=2),
+)
+
+
+def _values(leaves: st.SearchStrategy[Any], keys: st.SearchStrategy[str]) -> Any:
+    return st.recursive(
+        leaves,
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=4),
+            st.tuples(inner, inner),
+            st.dictionaries(keys, inner, max_size=4),
+        ),
+        max_leaves=12,
+    )
+
+
+def _reference_digest(state: dict[str, Any]) -> str:
+    """The digest as its definition reads: SHA-256 of the canonical JSON of ``_plain``."""
+    return hashlib.sha256(canonical_json(snapshots._plain(dict(state)))).hexdigest()
+
+
+@given(st.dictionaries(_TEXT, _values(_USUAL_LEAVES, _TEXT), max_size=5))
+@settings(max_examples=300, deadline=None)
+def test_the_one_walk_digest_is_the_one_its_definition_gives(state: dict[str, Any]) -> None:
+    """For the usual shapes (exact JSON types, enums, datetimes, UUIDs, dataclasses),
+    state_digest takes its one-walk path and gives the bytes of
+    ``canonical_json(_plain(state))``."""
+    assert snapshots._usual(state) is not snapshots._UNUSUAL
+    assert state_digest(state) == _reference_digest(state)
+
+
+@given(
+    st.dictionaries(_TEXT, _values(_USUAL_LEAVES, _TEXT), max_size=4),
+    st.text(max_size=3),
+    st.lists(_UNUSUAL_VALUES, min_size=1, max_size=1) | st.tuples(_UNUSUAL_VALUES),
+)
+@example({}, "k", [{"\U00010000": 1, "\uffff": 2}])  # code points and UTF-16 order them apart
+@settings(max_examples=300, deadline=None)
+def test_the_digest_of_any_state_is_the_one_its_definition_gives(
+    usual: dict[str, Any], key: str, unusual: Any
+) -> None:
+    """Values the one walk does not take (floats, big integers, lone surrogates, non-ASCII
+    keys, other types) are left to the definition, errors included."""
+    state = {**usual, key: unusual}
+    try:
+        expected: str | type[Exception] = _reference_digest(state)
+    except (ValueError, TypeError) as error:
+        expected = type(error)
+    try:
+        found: str | type[Exception] = state_digest(state)
+    except (ValueError, TypeError) as error:
+        found = type(error)
+    assert found == expected
+
+
+def test_a_long_tickets_state_is_digested_in_one_walk(clock: SimulatedClock) -> None:
+    """The state of a real ticket (enums, timers, phases, command ids) takes the one-walk path:
+    a snapshot read checks this digest, and its cost grows with the ticket's history."""
+    desk = Desk(clock=clock)
+    desk.load_policy(
+        {"slas": [{"name": "R", "kind": "resolution", "target": "4h", "warn_at": [50]}]},
+        actor="admin",
+    )
+    fields = {"ref": "INC1", "title": "t", "caller": "c", "impact": 1, "urgency": 1}
+    desk.execute("open", fields, actor="a", command_id="c-open")
+    desk.execute("hold", {"ref": "INC1", "reason": "awaiting_caller", "comment": "?"}, actor="a")
+    desk.execute("resume", {"ref": "INC1"}, actor="a", command_id="c-resume")
+    state = snapshot_state(desk.repository.get(desk.get_ticket("INC1").id))
+    assert snapshots._usual(state) is not snapshots._UNUSUAL
+    assert state_digest(state) == _reference_digest(state)
