@@ -48,7 +48,7 @@ from engine.loading import fast_forward, history, load, replay
 from engine.log_head import HeadReader, LogHead
 from engine.policy import Policy, parse_policy, pin_holidays
 from engine.policy_versions import PolicyVersions
-from engine.sla import TimerStatus
+from engine.sla import MilestoneWalks, TimerStatus
 from engine.sla_monitor import SYSTEM_ACTOR, PolicyLookup, SlaMonitor
 from engine.snapshots import SNAPSHOT_INTERVAL, PhaseAsDict, SlaTimerAsDict, VerifiedSnapshots
 from engine.ticket import Ticket, TicketEvent, TicketOpened
@@ -200,8 +200,12 @@ class Desk(Application[UUID]):
         self._cache = AggregateCache()
         self._last_pinned: tuple[Policy, tuple[PolicyLookup, SlaMonitor]] | None = None
         self._head = LogHead()
+        self._walks = MilestoneWalks()
         self.monitor = SlaMonitor(
-            calendar=self.calendar, policy=self._policy_lookup, system_stamp=self._system_stamp
+            calendar=self.calendar,
+            policy=self._policy_lookup,
+            system_stamp=self._system_stamp,
+            walks=self._walks,
         )
 
     @cached_property
@@ -434,7 +438,12 @@ class Desk(Application[UUID]):
         def lookup(version: int | None) -> Policy:
             return policy if version is None else self.policy(version)
 
-        monitor = SlaMonitor(calendar=self.calendar, policy=lookup, system_stamp=self._system_stamp)
+        monitor = SlaMonitor(
+            calendar=self.calendar,
+            policy=lookup,
+            system_stamp=self._system_stamp,
+            walks=self._walks,
+        )
         self._last_pinned = (policy, (lookup, monitor))
         return lookup, monitor
 

@@ -21,7 +21,7 @@ it. Warnings are reached the same way at each ``warn_at`` percentage of the targ
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple, Protocol
@@ -361,7 +361,9 @@ def due_milestones(
     return sorted(found, key=lambda m: (m.instant, m.threshold is None, m.threshold or 0))
 
 
-def next_milestone(timer: SlaTimer, phases: list[Phase], calendar: Calendar) -> datetime | None:
+def next_milestone(
+    timer: SlaTimer, phases: list[Phase], calendar: Calendar, walks: MilestoneWalks | None = None
+) -> datetime | None:
     """The earliest instant at which a warning or the breach of ``timer`` not recorded yet
     falls, were the ticket to stay in its last phase for good (None: none ever would).
 
@@ -370,14 +372,26 @@ def next_milestone(timer: SlaTimer, phases: list[Phase], calendar: Calendar) -> 
     come in time order (warnings by threshold, then the breach), so the walk stops at the
     first one not recorded: for a ticket whose phase did not change, one calendar step per
     timer instead of a full :func:`evaluate`.
+
+    Given ``walks``, the walk resumes where the last one over the same timer, phases and
+    calendar passed its last finished running segment (nothing found there stays found
+    nothing: phases are only appended and recorded milestones stay recorded), so a command
+    on a ticket with a long history does not walk all of it again.
     """
     if timer.canceled_at is not None:
         return None
-    target = timer.target
-    elapsed = timedelta(0)
-    pending = [(pct, target * pct / 100) for pct in timer.terms.warn_at]
     breach_open = timer.breach_recorded is None
-    for start, end in _open_segments(timer, phases):
+    if not breach_open and all(pct in timer.warnings_recorded for pct in timer.terms.warn_at):
+        return None  # all recorded: no walk over the phases of a long ticket
+    target = timer.target
+    walked = None if walks is None else walks.get(timer, phases, calendar)
+    if walked is None:
+        walked = _Walked(phases, calendar, 0, None, timedelta(0), 0, finished=False)
+    elif walked.finished:
+        return None
+    elapsed, passed = walked.elapsed, walked.passed
+    pending = [(pct, target * pct / 100) for pct in timer.terms.warn_at][passed:]
+    for start, end, after in _open_segments(timer, phases, walked.count):
         while pending and pending[0][1] >= elapsed:
             pct, mark = pending[0]
             instant = calendar.add(start, mark - elapsed)
@@ -386,6 +400,7 @@ def next_milestone(timer: SlaTimer, phases: list[Phase], calendar: Calendar) -> 
             if pct not in timer.warnings_recorded:
                 return instant
             pending.pop(0)
+            passed += 1
         if breach_open:
             instant = calendar.add(start, target - elapsed) if elapsed <= target else start
             if end is None or instant < end:
@@ -393,28 +408,84 @@ def next_milestone(timer: SlaTimer, phases: list[Phase], calendar: Calendar) -> 
         if end is None:
             return None
         elapsed += calendar.elapsed(start, end)
+        if walks is not None:
+            finished = after < 0
+            count = -after if finished else after
+            walked = _Walked(phases, calendar, count, phases[count - 1], elapsed, passed, finished)
+            walks.put(timer, walked)
     return None
 
 
-def _open_segments(timer: SlaTimer, phases: list[Phase]) -> list[tuple[datetime, datetime | None]]:
-    """:func:`running_segments` without an end: a timer running in the last phase runs on
-    (its last interval has no end)."""
-    segments: list[tuple[datetime, datetime | None]] = []
+def _open_segments(
+    timer: SlaTimer, phases: list[Phase], begin: int = 0
+) -> Iterator[tuple[datetime, datetime | None, int]]:
+    """:func:`running_segments` without an end, from ``phases[begin]`` on (the timer not
+    running before it): a timer running in the last phase runs on (its last interval has
+    no end). With each interval, the number of phases up to the one that ended it, negated
+    when that phase ends the timer for good."""
     running_since: datetime | None = None
-    for phase in phases:
+    for index in range(begin, len(phases)):
+        phase = phases[index]
         runs = timer.runs_in(phase.state, phase.hold_reason)
         if runs and running_since is None:
             running_since = phase.at
         elif not runs and running_since is not None:
-            segments.append((running_since, phase.at))
+            finishing = phase.state in _FINISHING or (
+                timer.kind == RESPONSE and phase.state != TicketState.NEW
+            )
+            yield running_since, phase.at, -(index + 1) if finishing else index + 1
             running_since = None
         if phase.state in _FINISHING or (timer.kind == RESPONSE and phase.state != TicketState.NEW):
             if running_since is not None:  # pragma: no cover - a finishing phase never runs
-                segments.append((running_since, phase.at))
-            return segments
+                yield running_since, phase.at, -(index + 1)
+            return
     if running_since is not None:
-        segments.append((running_since, None))
-    return segments
+        yield running_since, None, len(phases)
+
+
+@dataclass(frozen=True)
+class _Walked:
+    """How far :func:`next_milestone` walked a timer's phases finding nothing due: ``count``
+    phases (the last of them ``last``), ``elapsed`` running time, ``passed`` warnings
+    recorded and passed; ``finished`` when those phases ended the timer."""
+
+    phases: list[Phase]
+    calendar: Calendar
+    count: int
+    last: Phase | None
+    elapsed: timedelta
+    passed: int
+    finished: bool
+
+
+class MilestoneWalks:
+    """:func:`next_milestone`'s walks, kept to resume (a bounded number, for the timers of
+    the tickets a desk has in hand; a timer is known by identity, never by value)."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._walks: dict[int, tuple[SlaTimer, _Walked]] = {}
+
+    def get(self, timer: SlaTimer, phases: list[Phase], calendar: Calendar) -> _Walked | None:
+        """The walk of ``timer`` to resume, if its phases are the same list, unchanged up to
+        where it stopped, and the calendar the same."""
+        entry = self._walks.get(id(timer))
+        if entry is None or entry[0] is not timer:
+            return None
+        walked = entry[1]
+        if (
+            walked.phases is not phases
+            or walked.calendar is not calendar
+            or len(phases) < walked.count
+            or phases[walked.count - 1] is not walked.last
+        ):
+            return None
+        return walked
+
+    def put(self, timer: SlaTimer, walked: _Walked) -> None:
+        if len(self._walks) >= self._size and id(timer) not in self._walks:
+            self._walks.clear()
+        self._walks[id(timer)] = (timer, walked)
 
 
 def made_sla(statuses: list[TimerStatus]) -> bool:

@@ -20,6 +20,7 @@ from engine.chain import Stamp
 from engine.policy import Policy, SlaDefinition
 from engine.sla import (
     Milestone,
+    MilestoneWalks,
     SlaTerms,
     TimerStatus,
     due_milestones,
@@ -57,11 +58,18 @@ class SlaMonitor:
     """Starts, re-targets and catches up a ticket's SLA timers and auto-close."""
 
     def __init__(
-        self, *, calendar: CalendarLookup, policy: PolicyLookup, system_stamp: SystemStamp
+        self,
+        *,
+        calendar: CalendarLookup,
+        policy: PolicyLookup,
+        system_stamp: SystemStamp,
+        walks: MilestoneWalks | None = None,
     ) -> None:
         self._calendar = calendar
         self._policy = policy
         self._system_stamp = system_stamp
+        #: Walks over long tickets' phases, resumed by the next command (see next_milestone).
+        self._walks = MilestoneWalks() if walks is None else walks
 
     # ------------------------------------------------------------------ timers
 
@@ -133,7 +141,7 @@ class SlaMonitor:
         found: list[Milestone] = []
         for timer in ticket.active_timers():
             calendar = self._calendar(timer.policy_version, timer.calendar)
-            upcoming = next_milestone(timer, ticket.phases, calendar)
+            upcoming = next_milestone(timer, ticket.phases, calendar, self._walks)
             if upcoming is None or until <= upcoming:
                 continue  # nothing of this timer is due yet (see next_milestone)
             # A timer restarted by re-targeting does not announce again a breach that an

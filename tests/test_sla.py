@@ -16,7 +16,14 @@ from engine.clock import FixedClock, SimulatedClock
 from engine.envelope import envelope
 from engine.errors import PolicyError
 from engine.policy import parse_policy
-from engine.sla import Phase, SlaTerms, SlaTimer, due_milestones, next_milestone
+from engine.sla import (
+    MilestoneWalks,
+    Phase,
+    SlaTerms,
+    SlaTimer,
+    due_milestones,
+    next_milestone,
+)
 from engine.vocabulary import SlaKind
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)  # a Monday
@@ -366,11 +373,13 @@ _STATES = st.sampled_from(
 
 
 @st.composite
-def _timed_tickets(draw: st.DrawFn) -> tuple[SlaTimer, list[Phase], BusinessCalendar]:
+def _timed_tickets(
+    draw: st.DrawFn, max_phases: int = 6
+) -> tuple[SlaTimer, list[Phase], BusinessCalendar]:
     """A timer, the phases of a ticket and a calendar; some milestones already recorded."""
     phases = [Phase(T0, "new")]
     for minutes, (state, reason) in draw(
-        st.lists(st.tuples(st.integers(1, 3000), _STATES), max_size=6)
+        st.lists(st.tuples(st.integers(1, 3000), _STATES), max_size=max_phases)
     ):
         phases.append(Phase(phases[-1].at + timedelta(minutes=minutes), state, reason))
         if state in {"closed", "canceled"}:
@@ -406,3 +415,66 @@ def test_nothing_is_due_before_the_next_milestone(
     if upcoming is not None and phases[-1].state not in {"closed", "canceled"}:
         later = max(until, upcoming + timedelta(microseconds=1))
         assert upcoming == due_milestones(timer, phases, calendar, later)[0].instant
+
+
+@settings(max_examples=500, deadline=None)
+@given(_timed_tickets(max_phases=16), st.data())
+def test_a_resumed_walk_finds_what_a_whole_walk_finds(
+    timed: tuple[SlaTimer, list[Phase], BusinessCalendar], data: st.DataObject
+) -> None:
+    """A desk keeps next_milestone's walk over a ticket's phases and resumes it on the next
+    command: as phases are appended and milestones recorded one by one, the resumed walk
+    gives what a walk from the first phase gives, every time."""
+    timer, phases, calendar = timed
+    walks = MilestoneWalks()
+    grown: list[Phase] = []
+    for phase in phases:
+        grown.append(phase)
+        resumed = next_milestone(timer, grown, calendar, walks)
+        assert resumed == next_milestone(timer, list(grown), calendar)
+        if resumed is not None and data.draw(st.booleans()):  # the clock passed it
+            due = due_milestones(timer, grown, calendar, resumed + timedelta(microseconds=1))
+            for milestone in due:
+                if milestone.threshold is None:
+                    timer.breach_recorded = milestone.instant
+                elif milestone.threshold not in timer.warnings_recorded:
+                    timer.warnings_recorded.append(milestone.threshold)
+            assert next_milestone(timer, grown, calendar, walks) == next_milestone(
+                timer, list(grown), calendar
+            )
+
+
+def test_a_walk_is_not_resumed_over_other_phases() -> None:
+    """The kept walk belongs to one list of phases: the same timer over another list (or one
+    cut short and grown differently) is walked from its first phase."""
+    terms = SlaTerms(name="S", kind=SlaKind.RESOLUTION, target_seconds=8 * 3600, calendar="c",
+                     pause_on=("awaiting_caller",), warn_at=())  # fmt: skip
+    timer = SlaTimer(terms=terms, policy_version=1, started_at=T0)
+    held = [
+        Phase(T0, "new"),
+        Phase(T0 + H, "on_hold", "awaiting_caller"),
+        Phase(T0 + 2 * H, "in_progress"),
+    ]
+    walks = MilestoneWalks()
+    assert next_milestone(timer, held, _ALWAYS, walks) == T0 + 9 * H  # an hour paused
+    held[1:] = [Phase(T0 + 2 * H, "in_progress")]  # rewritten in place: never paused
+    assert next_milestone(timer, held, _ALWAYS, walks) == T0 + 8 * H
+    other = [Phase(T0, "new"), Phase(T0 + H / 2, "on_hold", "awaiting_caller")]
+    assert next_milestone(timer, other, _ALWAYS, walks) is None  # paused for good
+
+
+def test_a_resumed_walk_remembers_the_warnings_it_passed() -> None:
+    """A warning recorded and passed before the walk was kept is not looked at again, and
+    the next one is still found after a pause."""
+    terms = SlaTerms(name="S", kind=SlaKind.RESOLUTION, target_seconds=8 * 3600, calendar="c",
+                     pause_on=("awaiting_caller",), warn_at=(25, 50))  # fmt: skip
+    timer = SlaTimer(terms=terms, policy_version=1, started_at=T0)
+    walks = MilestoneWalks()
+    phases = [Phase(T0, "new")]
+    assert next_milestone(timer, phases, _ALWAYS, walks) == T0 + 2 * H  # 25%
+    timer.warnings_recorded.append(25)
+    phases.append(Phase(T0 + 3 * H, "on_hold", "awaiting_caller"))
+    assert next_milestone(timer, phases, _ALWAYS, walks) is None  # paused
+    phases.append(Phase(T0 + 5 * H, "in_progress"))
+    assert next_milestone(timer, phases, _ALWAYS, walks) == T0 + 6 * H  # 50%: 4h running
+    assert next_milestone(timer, phases, _ALWAYS, walks) == T0 + 6 * H  # resumed again
