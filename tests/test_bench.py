@@ -20,6 +20,7 @@ from bench.readme import BEGIN, END, PUBLISHED, README, published_section, repla
 from bench.records import Record, at_least, below, ratio_at_least
 from bench.sizes import SIZES
 from bench.suite import Figure, run
+from engine.snapshots import SNAPSHOT_INTERVAL
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORD_KEYS = {"figure", "unit", "deskledger", "baseline", "ratio", "goal", "met"}
@@ -28,11 +29,12 @@ MACHINE_KEYS = {"cpu", "cores", "python", "sqlite", "postgresql", "date"}
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], str]:
-    """``python -m bench --size tiny --only calendar sla`` piped into a file, as CI runs it."""
+    """``python -m bench --size tiny --only calendar sla long-tickets`` piped into a file, as
+    CI runs it."""
     out = tmp_path_factory.mktemp("bench") / "results.json"
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--size", "tiny", "--only", "calendar", "sla",
-         "--out", str(out)],
+         "long-tickets", "--out", str(out)],
         cwd=ROOT, capture_output=True, text=True, check=False, timeout=120,
     )  # fmt: skip
     assert 0 == done.returncode, done.stderr
@@ -45,7 +47,7 @@ def test_results_json_has_one_record_per_figure_with_its_ratio_goal_and_verdict(
     """Every record carries the figure, unit, DeskLedger's value, the baseline (or null), the
     ratio, the goal and whether it is met; only the figures asked for are run."""
     results, _ = tiny_run
-    assert ["calendar", "sla"] == sorted(results["figures_run"])
+    assert ["calendar", "long-tickets", "sla"] == sorted(results["figures_run"])
     assert "tiny" == results["size"]
     assert results["figures"]
     for record in results["figures"]:
@@ -54,6 +56,25 @@ def test_results_json_has_one_record_per_figure_with_its_ratio_goal_and_verdict(
         assert record["met"] in (True, False, None)
     [sla] = [r for r in results["figures"] if r["figure"] == "sla.evaluate"]
     assert ("s", "< 2 s", None) == (sla["unit"], sla["goal"], sla["baseline"])
+
+
+def test_the_long_ticket_figures_compare_tickets_that_both_load_a_snapshot(
+    tiny_run: tuple[dict[str, Any], str],
+) -> None:
+    """A command on a long ticket is measured against one on a short ticket, warm and cold;
+    both tickets are past a snapshot, so the figures differ only by what their history
+    holds, not by how many events a load replays."""
+    results, _ = tiny_run
+    records = {r["figure"]: r for r in results["figures"] if r["figure"].startswith("commands.")}
+    assert {"commands.long_ticket.warm", "commands.long_ticket.cold"} == records.keys()
+    for record in records.values():
+        versions = record["details"]["versions"]
+        short, long = versions["INC0000001"], versions["INC0000002"]
+        assert SNAPSHOT_INTERVAL < short < 2 * SNAPSHOT_INTERVAL <= long
+        past = {version % SNAPSHOT_INTERVAL - SNAPSHOT_INTERVAL // 2 for version in (short, long)}
+        assert all(0 <= events < 10 for events in past)  # (SLA milestones may add a few)
+        assert ("ms", f"<= 1.25x the {short:,}-event ticket") == (record["unit"], record["goal"])
+        assert record["baseline"] > 0
 
 
 def test_results_json_describes_the_machine(tiny_run: tuple[dict[str, Any], str]) -> None:
@@ -70,7 +91,7 @@ def test_piped_output_is_plain_ascii_progress_lines_and_one_table(
     """Without a terminal the suite prints progress as lines and one ASCII table."""
     _, stdout = tiny_run
     stdout.encode("ascii")
-    assert "[1/2] sla: SLA evaluation of every open ticket" in stdout
+    assert "[2/3] sla: SLA evaluation of every open ticket" in stdout
     assert 1 == stdout.count("DeskLedger / baseline, size tiny")
     assert "SLA evaluation of every open ticket's timers" in stdout
 
@@ -82,7 +103,7 @@ def test_an_unknown_figure_is_refused_with_the_known_names() -> None:
         cwd=ROOT, capture_output=True, text=True, check=False, timeout=60,
     )  # fmt: skip
     assert 2 == done.returncode
-    assert "unknown figure(s) nonsense; choose from commands, import" in done.stderr
+    assert "unknown figure(s) nonsense; choose from commands, long-tickets, import" in done.stderr
 
 
 def test_the_readme_section_is_a_markdown_table_of_the_results(

@@ -5,13 +5,25 @@
 
 from __future__ import annotations
 
-from bench.figures import calendar, cli, commands, imports, lag, logread, queries, relay, sla
+from bench.figures import (
+    calendar,
+    cli,
+    commands,
+    imports,
+    lag,
+    logread,
+    long_tickets,
+    queries,
+    relay,
+    sla,
+)
 from bench.figures import verify_export as standalone
 from bench.suite import Figure
 
 FIGURES: tuple[Figure, ...] = (
     Figure("commands", "1", "commands/s, one command per transaction", commands.run,
            postgres=True),
+    Figure("long-tickets", "1", "a command on a long ticket vs a short one", long_tickets.run),
     Figure("import", "2", "ServiceNow import rows/s", imports.run),
     Figure("rebuild", "3", "projection rebuild events/s and peak memory", logread.rebuild,
            log_stages=("full",)),
