@@ -118,15 +118,18 @@ def _usual(value: Any) -> Any:
     if kind is dict:
         return _members(value.items())
     if kind is list or kind is tuple:
-        items = list(value)
-        for index, item in enumerate(items):
+        for index, item in enumerate(value):
             kind = type(item)
             if kind in _TEXT_OR_NOTHING or (kind is int and _SAFE_LOW <= item <= _SAFE_HIGH):
                 continue
-            plain = items[index] = _usual(item)
-            if plain is _UNUSUAL:
-                return _UNUSUAL
-        return items
+            items = list(value[:index])  # not only leaves: the rest converted, one by one
+            for rest in value[index:]:
+                plain = _usual(rest)
+                if plain is _UNUSUAL:
+                    return _UNUSUAL
+                items.append(plain)
+            return items
+        return value  # leaves only (a command id's entry): the encoder reads it as it is
     if isinstance(value, str):  # a text enum: its text, as _plain writes it
         _LEAVES[kind] = str
         return str(value)
