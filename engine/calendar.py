@@ -73,7 +73,7 @@ from __future__ import annotations
 import json
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
@@ -188,7 +188,9 @@ class BusinessCalendar:
         "_weeks",
     )
 
-    def __init__(self, mapping: Mapping[str, object], *, name: str = "") -> None:
+    def __init__(
+        self, mapping: Mapping[str, object], *, name: str = "", recorded: bool = False
+    ) -> None:
         """Validate ``mapping`` (see ``from_mapping``); raise ``CalendarError`` if invalid."""
         if not isinstance(mapping, Mapping):
             raise CalendarError("", f"expected a mapping with {_KEYS[0]!r} and {_KEYS[1]!r}")
@@ -200,7 +202,7 @@ class BusinessCalendar:
         hours = _parse_hours(mapping)
         self._always = hours is None
         self._hours: tuple[tuple[_Period, ...], ...] = hours or ((),) * 7
-        self._dates, self._countries = _parse_holidays(mapping.get("holidays"))
+        self._dates, self._countries = _parse_holidays(mapping.get("holidays"), recorded)
         if self._always and (self._dates or self._countries):
             raise CalendarError(
                 "holidays", "not allowed with hours 'always' (24x7); list weekly hours instead"
@@ -212,7 +214,9 @@ class BusinessCalendar:
         self._prefix_origin: int | None = None
 
     @classmethod
-    def from_mapping(cls, mapping: Mapping[str, object], *, name: str = "") -> BusinessCalendar:
+    def from_mapping(
+        cls, mapping: Mapping[str, object], *, name: str = "", recorded: bool = False
+    ) -> BusinessCalendar:
         """Build a calendar from one policy ``calendars`` entry.
 
         Keys: ``timezone`` (IANA key, required); ``hours``, required: ``"always"`` or a mapping
@@ -222,10 +226,16 @@ class BusinessCalendar:
         ``datetime.date``) and/or ``{"country": "DE", "subdivision": "BE"}`` mappings
         (``subdivision`` optional) naming the public holidays of the ``holidays`` package.
 
+        ``recorded``: the calendar of a policy version the store recorded, checked when it was
+        loaded. Its pinned country holidays are then taken as recorded, without asking the
+        ``holidays`` package whether it knows the country (that import and check cost a
+        process about 150 ms, every command of the CLI included); the package is asked only
+        for a year outside the pinned ones.
+
         Raises ``CalendarError`` whose message starts with the offending key path, e.g.
         ``hours.tue[1]: '13:00-12:00' ends before it starts``.
         """
-        return cls(mapping, name=name)
+        return cls(mapping, name=name, recorded=recorded)
 
     # -- description -------------------------------------------------------------------------
 
@@ -491,10 +501,7 @@ class BusinessCalendar:
                 if entry.covers(year):
                     found.update(day for day in entry.dates if day.year == year)
                     continue
-                table = _holidays_package().country_holidays(
-                    entry.country, subdiv=entry.subdivision, years=year
-                )
-                found.update(table.keys())
+                found.update(_package_holidays(entry, year))
             cached = frozenset(found)
             self._country_years[year] = cached
         return cached
@@ -596,7 +603,7 @@ def _parse_period(path: str, text: object) -> _Period:
 
 
 def _parse_holidays(
-    raw: object,
+    raw: object, recorded: bool = False
 ) -> tuple[frozenset[date], tuple[_Country, ...]]:
     if raw is None:
         return frozenset(), ()
@@ -617,7 +624,7 @@ def _parse_holidays(
         elif isinstance(item, str):
             dates.add(_parse_date(path, item))
         elif isinstance(item, Mapping):
-            country = _parse_country(path, item)
+            country = _parse_country(path, item, recorded)
             if country not in countries:
                 countries.append(country)
         else:
@@ -636,7 +643,26 @@ def _parse_date(path: str, text: str) -> date:
     raise CalendarError(path, f"invalid date {text!r} (expected YYYY-MM-DD)")
 
 
-def _parse_country(path: str, item: Mapping[object, object]) -> _Country:
+def _package_holidays(entry: _Country, year: int) -> Iterable[date]:
+    """The holidays package's dates of ``entry`` in ``year``. A recorded calendar's country
+    was not checked against the installed package: if it no longer knows the country, say
+    so (a CalendarError) rather than fail inside the package."""
+    try:
+        table = _holidays_package().country_holidays(
+            entry.country, subdiv=entry.subdivision, years=year
+        )
+    except NotImplementedError as error:
+        place = entry.country + (f"/{entry.subdivision}" if entry.subdivision else "")
+        raise CalendarError(
+            "holidays",
+            f"{place}: the installed holidays package does not know it ({error}), and {year} "
+            "is outside the years this policy version pinned",
+        ) from None
+    days: Iterable[date] = table.keys()
+    return days
+
+
+def _parse_country(path: str, item: Mapping[object, object], recorded: bool = False) -> _Country:
     for key in item:
         if key not in _HOLIDAY_KEYS:
             raise CalendarError(
@@ -647,12 +673,15 @@ def _parse_country(path: str, item: Mapping[object, object]) -> _Country:
         raise CalendarError(
             f"{path}.country", f"required: an ISO 3166 country code such as 'DE', got {country!r}"
         )
+    pinned = item.get("pinned")
+    subdivision = item.get("subdivision")
+    if recorded and pinned is not None and (subdivision is None or isinstance(subdivision, str)):
+        return _parse_pinned(f"{path}.pinned", pinned, country, subdivision)
     supported: dict[str, list[str]] = _holidays_package().list_supported_countries()
     if country not in supported:
         raise CalendarError(
             f"{path}.country", f"unknown country {country!r} for the holidays package"
         )
-    subdivision = item.get("subdivision")
     if subdivision is not None and not isinstance(subdivision, str):
         raise CalendarError(
             f"{path}.subdivision", f"expected a string (quote numeric codes), got {subdivision!r}"
@@ -663,7 +692,6 @@ def _parse_country(path: str, item: Mapping[object, object]) -> _Country:
             f"{path}.subdivision",
             f"unknown subdivision {subdivision!r} for country {country!r} (known: {known})",
         )
-    pinned = item.get("pinned")
     if pinned is None:
         return _Country(country, subdivision)
     return _parse_pinned(f"{path}.pinned", pinned, country, subdivision)

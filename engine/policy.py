@@ -165,14 +165,14 @@ def _check_matrix(matrix: dict[int, dict[int, int]]) -> None:
         raise PolicyError("priority_matrix", f"unknown impact {min(extra_rows)}")
 
 
-def _check_calendars(calendars: dict[str, dict[str, Any]]) -> None:
+def _check_calendars(calendars: dict[str, dict[str, Any]], recorded: bool) -> None:
     if not calendars:
         return
     from engine.calendar import BusinessCalendar, CalendarError  # noqa: PLC0415
 
     for name, mapping in calendars.items():
         try:
-            BusinessCalendar.from_mapping(mapping, name=name)
+            BusinessCalendar.from_mapping(mapping, name=name, recorded=recorded)
         except CalendarError as error:
             where, _, problem = str(error).partition(": ")
             if not problem:
@@ -219,8 +219,12 @@ def _is_unicode(text: str) -> bool:
     return True
 
 
-def parse_policy(raw: Mapping[str, Any] | None) -> Policy:
-    """Validate a policy mapping (the parsed YAML) and return the runtime :class:`Policy`."""
+def parse_policy(raw: Mapping[str, Any] | None, *, recorded: bool = False) -> Policy:
+    """Validate a policy mapping (the parsed YAML) and return the runtime :class:`Policy`.
+
+    ``recorded``: a version the store recorded (checked when it was loaded, its country
+    holidays pinned then): its pinned holidays are read without the ``holidays`` package
+    (see :meth:`engine.calendar.BusinessCalendar.from_mapping`)."""
     from pydantic import ValidationError  # noqa: PLC0415 - see engine.policy_schema
 
     from engine.policy_schema import Document, duration  # noqa: PLC0415
@@ -241,7 +245,7 @@ def parse_policy(raw: Mapping[str, Any] | None) -> Policy:
     _check_matrix(matrix)
     calendars = dict(DEFAULT_CALENDARS)
     calendars.update(document.calendars)
-    _check_calendars(document.calendars)
+    _check_calendars(document.calendars, recorded)
 
     slas: list[SlaDefinition] = []
     names: set[str] = set()

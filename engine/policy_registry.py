@@ -73,4 +73,4 @@ class PolicyRegistry(Chained):
         """The policy of ``version`` (0 is the built-in default)."""
         if version == 0 or not self.documents:
             return parse_policy({})
-        return parse_policy(self.documents[version - 1]).with_version(version)
+        return parse_policy(self.documents[version - 1], recorded=True).with_version(version)

@@ -128,7 +128,7 @@ class PolicyVersions:
             raise PolicyError(f"calendars.{name}", f"not defined in policy version {version}")
         from engine.calendar import BusinessCalendar  # noqa: PLC0415 - for SLA arithmetic only
 
-        calendar = BusinessCalendar.from_mapping(mapping, name=name)
+        calendar = BusinessCalendar.from_mapping(mapping, name=name, recorded=True)
         if version in self._policies:  # a stored version (an unsaved one may never be)
             self._calendars[key] = calendar
         return calendar
@@ -144,5 +144,5 @@ class PolicyVersions:
 
     def _parsed(self, version: int, document: dict[str, Any]) -> Policy:
         if version not in self._policies:
-            self._policies[version] = parse_policy(document).with_version(version)
+            self._policies[version] = parse_policy(document, recorded=True).with_version(version)
         return self._policies[version]

@@ -738,3 +738,47 @@ def test_long_spans_equal_the_sum_of_their_days(start_minutes: int, span_minutes
         total += fresh.elapsed(cursor, step)
         cursor = step
     assert calendar.elapsed(start, end) == total
+
+
+# ---------------------------------------------------------------------- recorded policies
+
+_RECORDED_QQ = {
+    "timezone": "UTC",
+    "hours": {"mon": ["09:00-17:00"], "tue": ["09:00-17:00"]},
+    "holidays": [
+        {"country": "QQ", "subdivision": "X", "pinned": {"years": [2026, 2026],
+                                                         "dates": ["2026-03-02"]}}
+    ],
+}  # fmt: skip
+
+
+def test_a_recorded_calendar_reads_its_pinned_holidays_without_the_package() -> None:
+    """A policy version the store recorded was checked when it was loaded: its pinned
+    country holidays are taken as recorded (no holidays package, which costs a process
+    ~150 ms). A year outside the pinned ones asks the package, and a country it does not
+    know is then a CalendarError naming it, not an error from inside the package."""
+    recorded = BusinessCalendar.from_mapping(_RECORDED_QQ, name="office", recorded=True)
+    assert recorded.is_holiday(date(2026, 3, 2))  # pinned
+    assert not recorded.is_holiday(date(2026, 3, 3))
+    with pytest.raises(CalendarError, match=r"QQ/X: the installed holidays package does not"):
+        recorded.is_holiday(date(2027, 3, 1))
+
+
+def test_a_calendar_given_by_a_user_is_checked_against_the_package_even_when_pinned() -> None:
+    """Pinned entries in a policy a user loads are checked as any other: an unknown country
+    is refused when the policy is loaded, not when a year outside the pinned ones comes."""
+    with pytest.raises(CalendarError, match=r"holidays\[0\]\.country: unknown country 'QQ'"):
+        BusinessCalendar.from_mapping(_RECORDED_QQ, name="office")
+
+
+def test_a_recorded_calendar_equals_the_calendar_loaded() -> None:
+    """Reading a recorded version gives the calendar the policy had when it was loaded."""
+    loaded = BusinessCalendar.from_mapping(
+        {"timezone": "Europe/Berlin", "hours": {"mon": ["09:00-17:00"]},
+         "holidays": [{"country": "DE", "subdivision": "BE"}]}
+    ).pinned(2025, 2027)  # fmt: skip
+    recorded = BusinessCalendar.from_mapping(loaded.to_mapping(), recorded=True)
+    assert recorded == loaded
+    for day in (date(2026, 3, 8), date(2026, 10, 3), date(2026, 3, 9)):
+        assert recorded.is_holiday(day) == loaded.is_holiday(day)
+    assert recorded.is_holiday(date(2026, 3, 8))  # Women's Day, Berlin only

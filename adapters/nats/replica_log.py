@@ -267,7 +267,7 @@ class ReplicaWorld:
             for envelope in self.log.envelopes(str(policy_registry_id())):
                 event = decode(envelope)
                 if isinstance(event, PolicyVersionLoaded) and event.version not in self._policies:
-                    policy = parse_policy(event.document).with_version(event.version)
+                    policy = parse_policy(event.document, recorded=True).with_version(event.version)
                     self._policies[event.version] = policy
         if version not in self._policies:
             raise PolicyError("policy", f"version {version} never arrived at this replica")
