@@ -46,6 +46,14 @@ NOT_FOR_SHOW = (
     "projections.report",
 )  # fmt: skip
 
+#: Never imported by a ticket command (``comment``) whose one-line answer is not going to a
+#: terminal, on a SQLite store whose policy names country holidays: the policy version
+#: recorded them when it was loaded, so the holidays package is not asked again.
+NOT_FOR_COMMANDS = (
+    "holidays", "nats", "structlog", "rich", "yaml", "psycopg", "cryptography",
+    "adapters.servicenow", "adapters.nats", "adapters.scenario", "projections.views",
+)  # fmt: skip
+
 
 def _tool() -> ModuleType:
     spec = importlib.util.spec_from_file_location("cli_options", ROOT / "tools" / "cli_options.py")
@@ -60,8 +68,9 @@ def _loaded_by(code: str) -> list[str]:
     """The modules a fresh interpreter holds after running ``code``."""
     script = f"import json, sys\n{code}\nprint(json.dumps(sorted(sys.modules)))"
     done = subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=False
     )
+    assert done.returncode == 0, done.stderr
     loaded: list[str] = json.loads(done.stdout.strip().splitlines()[-1])
     return loaded
 
@@ -134,6 +143,42 @@ def test_show_imports_no_engine_nats_holidays_pydantic_or_importers(tmp_path: Pa
     assert _among(loaded, NOT_FOR_SHOW) == []
 
 
+def test_a_command_imports_no_holidays_rich_nats_or_importers(tmp_path: Path) -> None:
+    """`deskledger comment` under a policy with country holidays: the stored policy version
+    holds them pinned, so neither the holidays package (about 150 ms with its countries) nor
+    rich (the answer is one plain line) nor anything of NATS or the importers is imported."""
+    url = f"sqlite:///{tmp_path / 'desk.db'}"
+    desk = open_desk(url, clock=SimulatedClock(datetime(2026, 3, 2, 9, tzinfo=UTC)))
+    desk.load_policy(
+        {
+            "calendars": {
+                "office": {
+                    "timezone": "Europe/Berlin",
+                    "hours": {"mon": ["09:00-17:00"]},
+                    "holidays": [{"country": "DE", "subdivision": "BE"}],
+                }
+            },
+            "slas": [{"name": "R", "kind": "resolution", "target": "8h", "calendar": "office"}],
+        },
+        actor="admin",
+    )
+    desk.execute(
+        "open", {"ref": "INC1", "title": "Printer", "caller": "c", "impact": 2, "urgency": 2},
+        actor="alice",
+    )  # fmt: skip
+    desk.close()
+    loaded = _loaded_by(
+        "import contextlib, io\n"
+        "from adapters.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+        f"    argv = ['--store', {url!r}, 'comment', 'INC1', '--text', 'On it', '--as', 'bob']\n"
+        "    assert main(argv) == 0\n"
+        "assert out.getvalue().startswith('INC1 v'), out.getvalue()\n"
+        "assert out.getvalue().endswith('CommentAdded\\n'), out.getvalue()"
+    )
+    assert _among(loaded, NOT_FOR_COMMANDS) == []
+
+
 def test_logs_are_json_lines_on_stderr_when_it_is_not_a_terminal(tmp_path: Path) -> None:
     """Loading structlog only when something logs keeps the configuration the command line
     asked for: INFO and above, as one JSON object per line on stderr, nothing on stdout but
@@ -176,5 +221,28 @@ def test_a_table_written_without_rich_is_the_table_rich_writes(
     )  # fmt: skip
     with patch.object(sys.stdout, "isatty", return_value=False):
         console.print(render.pairs(title, rows))
+    assert isinstance(console.file, io.StringIO)
+    assert written == console.file.getvalue()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(max_size=80)
+    | _cell
+    | st.text(
+        alphabet=st.characters(min_codepoint=32, max_codepoint=126), min_size=130, max_size=400
+    )
+)
+def test_a_line_written_without_rich_is_the_line_rich_writes(message: str) -> None:
+    """A command's one-line answer (``INC1 v4: CommentAdded``) is written without rich when
+    stdout is not a terminal and the line is plain: exactly what rich prints there."""
+    written = render.plain_line(message)
+    if written is None:
+        return
+    console = Console(
+        file=io.StringIO(), markup=False, emoji=False, highlight=False, soft_wrap=False,
+        width=render.PLAIN_WIDTH, no_color=True,
+    )  # fmt: skip
+    console.print(render.text(message), soft_wrap=True)
     assert isinstance(console.file, io.StringIO)
     assert written == console.file.getvalue()

@@ -141,8 +141,22 @@ def _one_column_each(text: str) -> bool:
 
 
 def line(message: object, style: str = "") -> None:
-    """One line of literal text on stdout (never wrapped: scripts read it whole)."""
+    """One line of literal text on stdout (never wrapped: scripts read it whole). When stdout
+    is not a terminal and the line is plain, it is written directly, as rich writes it
+    (tested against rich): a command that prints one line then need not import rich."""
+    if not sys.stdout.isatty():
+        written = plain_line(message)
+        if written is not None:
+            sys.stdout.write(written)
+            return
     stdout().print(text(message, style), soft_wrap=True)
+
+
+def plain_line(message: object) -> str | None:
+    """The text rich prints for ``line(message)`` on the plain console when the line is
+    printable ASCII without leading or trailing spaces; else None."""
+    literal = safe(message)
+    return literal + "\n" if literal and _one_column_each(literal) else None
 
 
 def show(renderable: object) -> None:
