@@ -94,7 +94,7 @@ class Logs:
                 self.close()
                 _move(self._path, path)
             else:
-                _backup(self._path, path)
+                backup(self._path, path)
             self.ready[name] = GeneratedLog(
                 stage=name,
                 path=path,
@@ -112,7 +112,8 @@ class Logs:
             self._writer = None
 
 
-def _backup(source: Path, target: Path) -> None:
+def backup(source: Path, target: Path) -> None:
+    """A consistent copy of a SQLite store (SQLite's backup API), replacing ``target``."""
     target.unlink(missing_ok=True)
     src, dst = sqlite3.connect(source), sqlite3.connect(target)
     try:
