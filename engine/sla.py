@@ -460,7 +460,9 @@ class _Walked:
 
 class MilestoneWalks:
     """:func:`next_milestone`'s walks, kept to resume (a bounded number, for the timers of
-    the tickets a desk has in hand; a timer is known by identity, never by value)."""
+    the tickets a desk has in hand; a timer is known by identity, never by value). The same
+    bookkeeping :class:`engine.sla_progress.TimerProgress` keeps for :func:`evaluate`, for
+    the other question: not a timer's status at an instant, but its next milestone."""
 
     def __init__(self, size: int = 4096) -> None:
         self._size = size
