@@ -81,6 +81,34 @@ def _among(loaded: list[str], forbidden: tuple[str, ...]) -> list[str]:
     )
 
 
+def _store_with_country_holidays(folder: Path, *, views: bool) -> str:
+    """A SQLite store whose policy names Berlin's public holidays, with one ticket (INC1)
+    open; its views caught up when ``views``."""
+    url = f"sqlite:///{folder / 'desk.db'}"
+    desk = open_desk(url, clock=SimulatedClock(datetime(2026, 3, 2, 9, tzinfo=UTC)))
+    desk.load_policy(
+        {
+            "calendars": {
+                "office": {
+                    "timezone": "Europe/Berlin",
+                    "hours": {"mon": ["09:00-17:00"]},
+                    "holidays": [{"country": "DE", "subdivision": "BE"}],
+                }
+            },
+            "slas": [{"name": "R", "kind": "resolution", "target": "8h", "calendar": "office"}],
+        },
+        actor="admin",
+    )
+    desk.execute(
+        "open", {"ref": "INC1", "title": "Printer", "caller": "c", "impact": 2, "urgency": 2},
+        actor="alice",
+    )  # fmt: skip
+    if views:
+        open_views(desk).catch_up()
+    desk.close()
+    return url
+
+
 def test_the_command_table_is_what_the_command_models_say() -> None:
     """adapters/cli/command_table.py is generated from engine/commands.py; after a command
     changes, it must be written again."""
@@ -112,27 +140,7 @@ def test_show_imports_no_engine_nats_holidays_pydantic_or_importers(tmp_path: Pa
     """`deskledger show REF` reads the views: no engine or eventsourcing (the views are up
     to date), NATS, holidays, pydantic, structlog (it logs nothing), rich (the table is plain
     text), importers or command models — even under a policy with country holidays."""
-    url = f"sqlite:///{tmp_path / 'desk.db'}"
-    desk = open_desk(url, clock=SimulatedClock(datetime(2026, 3, 2, 9, tzinfo=UTC)))
-    desk.load_policy(
-        {
-            "calendars": {
-                "office": {
-                    "timezone": "Europe/Berlin",
-                    "hours": {"mon": ["09:00-17:00"]},
-                    "holidays": [{"country": "DE"}],
-                }
-            },
-            "slas": [{"name": "R", "kind": "resolution", "target": "8h", "calendar": "office"}],
-        },
-        actor="admin",
-    )
-    desk.execute(
-        "open", {"ref": "INC1", "title": "Printer", "caller": "c", "impact": 2, "urgency": 2},
-        actor="alice",
-    )  # fmt: skip
-    open_views(desk).catch_up()
-    desk.close()
+    url = _store_with_country_holidays(tmp_path, views=True)
     loaded = _loaded_by(
         "import contextlib, io\n"
         "from adapters.cli import main\n"
@@ -147,26 +155,7 @@ def test_a_command_imports_no_holidays_rich_nats_or_importers(tmp_path: Path) ->
     """`deskledger comment` under a policy with country holidays: the stored policy version
     holds them pinned, so neither the holidays package (about 150 ms with its countries) nor
     rich (the answer is one plain line) nor anything of NATS or the importers is imported."""
-    url = f"sqlite:///{tmp_path / 'desk.db'}"
-    desk = open_desk(url, clock=SimulatedClock(datetime(2026, 3, 2, 9, tzinfo=UTC)))
-    desk.load_policy(
-        {
-            "calendars": {
-                "office": {
-                    "timezone": "Europe/Berlin",
-                    "hours": {"mon": ["09:00-17:00"]},
-                    "holidays": [{"country": "DE", "subdivision": "BE"}],
-                }
-            },
-            "slas": [{"name": "R", "kind": "resolution", "target": "8h", "calendar": "office"}],
-        },
-        actor="admin",
-    )
-    desk.execute(
-        "open", {"ref": "INC1", "title": "Printer", "caller": "c", "impact": 2, "urgency": 2},
-        actor="alice",
-    )  # fmt: skip
-    desk.close()
+    url = _store_with_country_holidays(tmp_path, views=False)
     loaded = _loaded_by(
         "import contextlib, io\n"
         "from adapters.cli import main\n"
@@ -205,6 +194,17 @@ def test_logs_are_json_lines_on_stderr_when_it_is_not_a_terminal(tmp_path: Path)
 _cell = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=70)
 
 
+def _printed_by_rich(renderable: object, *, soft_wrap: bool = False) -> str:
+    """What rich prints for ``renderable`` on the CLI's plain console (stdout not a tty)."""
+    console = Console(
+        file=io.StringIO(), markup=False, emoji=False, highlight=False, soft_wrap=False,
+        width=render.PLAIN_WIDTH, no_color=True,
+    )  # fmt: skip
+    console.print(renderable, soft_wrap=soft_wrap)
+    assert isinstance(console.file, io.StringIO)
+    return console.file.getvalue()
+
+
 @settings(max_examples=300, deadline=None)
 @given(_cell, st.lists(st.tuples(_cell, _cell | st.none() | st.integers()), max_size=6))
 def test_a_table_written_without_rich_is_the_table_rich_writes(
@@ -215,14 +215,8 @@ def test_a_table_written_without_rich_is_the_table_rich_writes(
     written = render.plain_pairs(title, rows)
     if written is None:
         return
-    console = Console(
-        file=io.StringIO(), markup=False, emoji=False, highlight=False, soft_wrap=False,
-        width=render.PLAIN_WIDTH, no_color=True,
-    )  # fmt: skip
     with patch.object(sys.stdout, "isatty", return_value=False):
-        console.print(render.pairs(title, rows))
-    assert isinstance(console.file, io.StringIO)
-    assert written == console.file.getvalue()
+        assert written == _printed_by_rich(render.pairs(title, rows))
 
 
 @settings(max_examples=300, deadline=None)
@@ -239,10 +233,4 @@ def test_a_line_written_without_rich_is_the_line_rich_writes(message: str) -> No
     written = render.plain_line(message)
     if written is None:
         return
-    console = Console(
-        file=io.StringIO(), markup=False, emoji=False, highlight=False, soft_wrap=False,
-        width=render.PLAIN_WIDTH, no_color=True,
-    )  # fmt: skip
-    console.print(render.text(message), soft_wrap=True)
-    assert isinstance(console.file, io.StringIO)
-    assert written == console.file.getvalue()
+    assert written == _printed_by_rich(render.text(message), soft_wrap=True)
