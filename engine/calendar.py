@@ -53,7 +53,10 @@ weeks and one cached total per week in between: a year-long horizon takes micros
 Arithmetic is exact to the microsecond.
 
 Determinism: country holidays come from the installed ``holidays`` package; to pin a calendar
-in an event, store ``to_mapping()`` (and, if needed, the package version).
+in an event, store ``to_mapping()`` (and, if needed, the package version). A calendar built
+with ``recorded=True`` (a stored policy version's) reads its pinned dates without the package
+and asks it only for a year outside them; a country it no longer knows is then a
+``CalendarError`` naming the country and the year.
 
 Errors::
 
