@@ -7,8 +7,9 @@ modulo *n*. Each shard is built by a process of its own (``python -m
 projections.shard_worker``): it selects its tickets' records up to the head the build started
 from (the database skips the others, they are never decoded) and applies them with the same
 projections as one process would, into a SQLite file of its own. When every shard is done,
-one transaction per view copies the shards' rows into the store's views and records the
-view's tracking position; what was written to the log after the head is then caught up as
+one transaction per view copies the shards' rows into the store's views (dropping the view's
+secondary indexes first and building them once over the copied rows) and records the view's
+tracking position; what was written to the log after the head is then caught up as
 usual.
 
 The views are the same as when built in one process, row for row: the projections' rows do

@@ -64,6 +64,12 @@ class ViewStore(ViewReads, TrackingRecorder):
         tables = self.tables if indexes else tuple(s for s in self.tables if not _is_index(s))
         return (*tables, self._tracking_ddl())
 
+    def secondary_indexes(self) -> tuple[tuple[str, str], ...]:
+        """The view's secondary indexes: (name, the statement creating it) each."""
+        return tuple(
+            (_index_name(statement), statement) for statement in self.tables if _is_index(statement)
+        )
+
     def outdated(self) -> bool:
         """Whether the view's tables lack a column this code writes: built by an older
         version, the view must be rebuilt from the log (views are derived, never evidence)."""
@@ -138,3 +144,8 @@ class ViewStore(ViewReads, TrackingRecorder):
 
 def _is_index(statement: str) -> bool:
     return statement.startswith("CREATE INDEX")
+
+
+def _index_name(statement: str) -> str:
+    """The index a ``CREATE INDEX IF NOT EXISTS name ON ...`` statement creates."""
+    return statement.removeprefix("CREATE INDEX IF NOT EXISTS ").split(" ", 1)[0]

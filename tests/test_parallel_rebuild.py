@@ -111,6 +111,24 @@ def test_shards_build_the_same_views_as_one_process(
     assert all(shard.events > 0 for shard in outcome.shards)
     assert sum(shard.events for shard in outcome.shards) == outcome.head >= EVENTS
     assert leftovers(tmp_path) == []
+    # The copy drops the view's indexes and builds them again over the copied rows.
+    wanted = [*desk_views.tickets.secondary_indexes(), *desk_views.audit.secondary_indexes()]
+    assert indexes(store) == sorted(
+        (name, desk_views.tickets.sql(sql).replace(" IF NOT EXISTS", "")) for name, sql in wanted
+    )
+
+
+def indexes(store: Path) -> list[tuple[str, str]]:
+    """The views' indexes in ``store``, each with the statement that created it."""
+    db = sqlite3.connect(store)
+    try:
+        found = db.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND name LIKE 'dl!_%' "
+            "ESCAPE '!' ORDER BY name"
+        ).fetchall()
+    finally:
+        db.close()
+    return [(name, sql) for name, sql in found]
 
 
 def test_events_written_after_a_parallel_rebuild_are_caught_up(
