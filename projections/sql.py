@@ -80,6 +80,20 @@ class Dialect:
             return _PARAM.sub(r"%(\1)s", resolved.replace("%", "%%"))
         return resolved
 
+    def index(self, name: str) -> str:
+        """An index's name as ``DROP INDEX`` takes it (in the store's schema)."""
+        return f'"{self.schema}"."{name}"' if self.schema else name
+
+    def index_names(self) -> tuple[str, dict[str, str]]:
+        """A query of the names of the indexes in the store (``name`` each), and its
+        parameters."""
+        if self.name == "postgres":
+            return (
+                "SELECT indexname AS name FROM pg_indexes WHERE schemaname = %(schema)s",
+                {"schema": self.schema or "public"},
+            )
+        return "SELECT name FROM sqlite_master WHERE type = 'index'", {}
+
     def positional(self, statement: str) -> str:
         """A statement of :class:`Rows` (``?`` parameters, bound from tuples) in this
         dialect: ``?`` for SQLite, ``%s`` for PostgreSQL."""

@@ -37,6 +37,8 @@ class ViewStore(ViewReads, TrackingRecorder):
 
     def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect
+        #: The position whose batch builds the secondary indexes (see :meth:`defer_indexes`).
+        self._indexes_at: int | None = None
 
     # ------------------------------------------------------------------ backend
 
@@ -69,6 +71,37 @@ class ViewStore(ViewReads, TrackingRecorder):
         return tuple(
             (_index_name(statement), statement) for statement in self.tables if _is_index(statement)
         )
+
+    def missing_indexes(self) -> bool:
+        """Whether a secondary index of the view is missing from the store: a rebuild that
+        deferred them (:meth:`defer_indexes`) stopped before the end."""
+        query, params = self.dialect.index_names()
+        with self.transaction(write=False) as cursor:
+            cursor.execute(query, params)
+            present = {dict(row)["name"] for row in cursor.fetchall()}
+        return any(name not in present for name, _ in self.secondary_indexes())
+
+    def defer_indexes(self, until: int) -> None:
+        """Drop the view's secondary indexes now, and build them in the transaction that
+        records position ``until`` or later (:meth:`batch`), so that a view filled from
+        nothing is indexed once over its rows rather than row by row. A view caught up
+        through ``until`` therefore always has them; :meth:`build_indexes` builds them if no
+        batch reached it, and :meth:`missing_indexes` tells when a process stopped first."""
+        with self.transaction(write=True) as cursor:
+            for name, _ in self.secondary_indexes():
+                cursor.execute(f"DROP INDEX IF EXISTS {self.dialect.index(name)}")
+        self._indexes_at = until
+
+    def build_indexes(self) -> None:
+        """Build the secondary indexes :meth:`defer_indexes` dropped, if no batch did yet."""
+        if self._indexes_at is not None:
+            with self.transaction(write=True) as cursor:
+                self._create_indexes(cursor)
+            self._indexes_at = None
+
+    def _create_indexes(self, cursor: Executor) -> None:
+        for _, statement in self.secondary_indexes():
+            self.run(cursor, statement)
 
     def outdated(self) -> bool:
         """Whether the view's tables lack a column this code writes: built by an older
@@ -125,6 +158,11 @@ class ViewStore(ViewReads, TrackingRecorder):
             yield cursor, current
             if current is None or tracking.notification_id > current:
                 self.record_tracking(cursor, tracking)
+            indexed = self._indexes_at is not None and tracking.notification_id >= self._indexes_at
+            if indexed:
+                self._create_indexes(cursor)
+        if indexed:  # committed
+            self._indexes_at = None
 
     def record_tracking(self, cursor: Executor, tracking: Tracking) -> None:
         """Set the view's tracking position to ``tracking`` (in the caller's transaction)."""

@@ -5,6 +5,10 @@ reassignments, holds, reopenings) with two records garbled, so that the views al
 damage. Each shard process runs with a tiny ticket cache, so the path that loads a ticket
 from the store after a cache miss is exercised too. A shard that cannot start or fails
 leaves nothing of the shards behind: the rebuild goes on in one process and says why.
+
+Views filled from nothing get their secondary indexes once, at the end (the shards' copy,
+and a long rebuild in one process); a rebuild that stops first leaves them to the next
+process that opens the views.
 """
 
 from __future__ import annotations
@@ -28,7 +32,10 @@ from adapters.cli import main
 from bench.history import HistoryWriter
 from engine.clock import SimulatedClock
 from projections import shards
+from projections import views as views_module
 from projections.shard_worker import _LAST_BYTE
+from projections.store import ViewStore
+from projections.tables import AuditStore
 from projections.views import DeskViews, open_views
 from tests.conftest import START
 from tests.test_projections_property import dump
@@ -112,9 +119,63 @@ def test_shards_build_the_same_views_as_one_process(
     assert sum(shard.events for shard in outcome.shards) == outcome.head >= EVENTS
     assert leftovers(tmp_path) == []
     # The copy drops the view's indexes and builds them again over the copied rows.
-    wanted = [*desk_views.tickets.secondary_indexes(), *desk_views.audit.secondary_indexes()]
-    assert indexes(store) == sorted(
-        (name, desk_views.tickets.sql(sql).replace(" IF NOT EXISTS", "")) for name, sql in wanted
+    assert indexes(store) == every_index(desk_views)
+
+
+def test_a_long_rebuild_in_one_process_indexes_the_views_once_at_the_end(
+    history: Path, sequential: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(views_module, "DEFER_INDEXES_FROM", 1000)
+    store = copy_of(history, tmp_path, "one")
+    built: list[tuple[str, int | None]] = []  # the view, and the batch's position if any
+    create = ViewStore._create_indexes
+
+    def noted(self: ViewStore, cursor: Any) -> None:
+        built.append((self.view, self._indexes_at))
+        create(self, cursor)
+
+    monkeypatch.setattr(ViewStore, "_create_indexes", noted)
+    views, desk_views = rebuilt(store, workers=1)
+    assert views == sequential
+    head = desk_views.desk.recorder.max_notification_id()
+    assert built == [("tickets", head), ("audit", head)]  # in the batch reaching the head
+    assert indexes(store) == every_index(desk_views)
+    assert not desk_views.tickets.missing_indexes()
+
+
+def test_a_rebuild_that_stops_leaves_the_indexes_to_the_next_process(
+    history: Path, sequential: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(views_module, "DEFER_INDEXES_FROM", 1000)
+    store = copy_of(history, tmp_path, "stopped")
+    write = AuditStore.write
+    calls = []
+
+    def stops(self: AuditStore, *args: Any) -> int:
+        calls.append(1)
+        if len(calls) == 2:  # the process dies in its second batch
+            raise KeyboardInterrupt
+        return write(self, *args)
+
+    monkeypatch.setattr(AuditStore, "write", stops)
+    with pytest.raises(KeyboardInterrupt):
+        rebuilt(store, workers=1)
+    monkeypatch.setattr(AuditStore, "write", write)
+    assert "dl_audit_index_ref" not in dict(indexes(store))
+    desk = open_desk(f"sqlite:///{store}")
+    later = open_views(desk)
+    assert later.tickets.missing_indexes()
+    later.catch_up()  # behind the head: not built from nothing, the indexes come first
+    assert indexes(store) == every_index(later)
+    assert dump(later) == sequential
+    desk.close()
+
+
+def every_index(views: DeskViews) -> list[tuple[str, str]]:
+    """The views' indexes as :func:`indexes` reads them, as the views define them."""
+    wanted = [*views.tickets.secondary_indexes(), *views.audit.secondary_indexes()]
+    return sorted(
+        (name, views.tickets.sql(sql).replace(" IF NOT EXISTS", "")) for name, sql in wanted
     )
 
 
@@ -267,6 +328,26 @@ def test_a_postgresql_store_is_rebuilt_in_one_process(postgres_url: str) -> None
     assert views.last_rebuild is not None
     assert views.last_rebuild.workers == 1
     assert [row["ref"] for row in views.tickets.rows("SELECT ref FROM {tickets}")] == ["INC1"]
+    desk.close()
+
+
+@pytest.mark.postgres
+def test_a_postgresql_rebuild_indexes_the_views_at_the_end(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(views_module, "DEFER_INDEXES_FROM", 2)
+    desk = open_desk(postgres_url, clock=SimulatedClock(START))
+    for number in range(3):
+        desk.execute("open", {"ref": f"INC{number}", **OPENING}, actor="alice")
+    views = open_views(desk)
+    views.rebuild()
+    assert not views.tickets.missing_indexes()
+    assert not views.audit.missing_indexes()
+    views.tickets.defer_indexes(10**9)  # as a rebuild that stopped leaves them
+    assert views.tickets.missing_indexes()
+    again = open_views(desk)
+    again.ensure()
+    assert not again.tickets.missing_indexes()
     desk.close()
 
 
