@@ -3,22 +3,25 @@ view's advisory lock (the tracking row alone cannot be locked before the first b
 written it), so followers and readers catching up on one store take turns, and
 commits asynchronously: a view can always be re-derived from the log, and its rows and
 position are committed together, so a crash loses at most the last batches, never half of
-one."""
+one. The versions of tickets and timers, plain inserts, are loaded with ``COPY``."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 from eventsourcing.postgres import PostgresDatastore
 
-from projections.sql import Dialect
+from projections.reading import Executor
+from projections.sql import Dialect, Rows
 from projections.tables import AuditStore, TicketsStore
 
 
 class PostgresViews:
-    """How a view store opens a transaction on PostgreSQL."""
+    """How a view store opens a transaction on PostgreSQL, and writes rows in bulk."""
+
+    dialect: Dialect  # the view store's
 
     def __init__(self, datastore: PostgresDatastore) -> None:
         self.datastore = datastore
@@ -53,6 +56,20 @@ class PostgresViews:
 
     def _lock_name(self) -> str:
         return f"deskledger-views:{self.datastore.schema}"
+
+    def executemany(self, cursor: Executor, statement: Rows, rows: Sequence[Sequence[Any]]) -> None:
+        """Plain inserts (the versions of tickets and timers) as one ``COPY``: the server
+        loads the rows in one stream rather than running the statement once per row, a
+        third of a rebuild's time. Other statements run once per row, pipelined by
+        psycopg."""
+        if not rows:
+            return
+        if not statement.copy:
+            cursor.executemany(self.dialect.positional(statement.statement), rows)
+            return
+        with cast(Any, cursor).copy(self.dialect.positional(statement.copy)) as copy:
+            for row in rows:
+                copy.write_row(row)
 
 
 class PostgresTicketsView(PostgresViews, TicketsStore):

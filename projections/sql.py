@@ -236,18 +236,22 @@ TIMER_ROW = ("ref", "seq", "position", "valid_from", *TIMER_COLUMNS)
 class Rows:
     """A statement the view stores run for many rows, bound from tuples in ``columns``
     order: positional parameters (:meth:`Dialect.positional`) spare building and looking up
-    a dict of every row's dozens of named values, which a rebuild does once per event."""
+    a dict of every row's dozens of named values, which a rebuild does once per event.
+
+    An ``INSERT`` without a conflict clause also has :attr:`copy`: the ``COPY`` that loads
+    the same rows on PostgreSQL in one stream, where the server would otherwise run the
+    statement once per row."""
 
     statement: str
     columns: tuple[str, ...]
+    copy: str = ""
 
 
 def _insert_rows(table: str, columns: Sequence[str], conflict: str = "") -> Rows:
-    statement = (
-        f"INSERT INTO {{{table}}} ({', '.join(columns)}) "
-        f"VALUES ({', '.join('?' for _ in columns)}){conflict}"
-    )
-    return Rows(statement, tuple(columns))
+    names = ", ".join(columns)
+    statement = f"INSERT INTO {{{table}}} ({names}) VALUES ({', '.join('?' for _ in columns)})"
+    copy = "" if conflict else f"COPY {{{table}}} ({names}) FROM STDIN"
+    return Rows(statement + conflict, tuple(columns), copy)
 
 
 def _upsert_rows(table: str, columns: Sequence[str], key: Sequence[str]) -> Rows:

@@ -36,6 +36,7 @@ from engine.clock import SimulatedClock
 from engine.envelope import envelope
 from engine.views import ticket_view
 from projections.views import open_views
+from tests.test_projections_property import dump
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data" / "servicenow"
@@ -545,3 +546,45 @@ def test_the_views_of_a_postgres_store_live_in_its_schema(
             )
         ).fetchall()
     assert tracked == [(1,)]
+
+
+#: Text that COPY's text format must escape: its separators, its NULL marker, its end marker.
+AWKWARD = "tab\there\nnew line \\N \\. back\\slash 'quoted' \"dq\" é ☎ \r end"
+
+
+@pytest.mark.postgres
+def test_views_on_postgres_hold_the_rows_views_on_sqlite_hold(
+    postgres_url: str, sqlite_url: str
+) -> None:
+    """Ticket and timer versions are loaded with COPY on PostgreSQL, other rows inserted:
+    the same events give the same rows as on SQLite, awkward text and NULLs included."""
+    dumps = []
+    for url in (sqlite_url, postgres_url):
+        desk = open_desk(url, clock=SimulatedClock(datetime(2026, 3, 2, 9, tzinfo=UTC)))
+        try:
+            opening = {"caller": "carol", "impact": 2, "urgency": 2, "description": AWKWARD}
+            desk.execute("open", {"ref": "INC1", "title": AWKWARD, **opening}, actor="alice")
+            desk.execute(
+                "open",
+                {"ref": "INC2", "title": "plain", "caller": "dan", "impact": 3, "urgency": 3},
+                actor="alice",
+            )
+            desk.execute(
+                "assign", {"ref": "INC1", "group": "network", "assignee": AWKWARD}, actor="alice"
+            )
+            desk.execute("comment", {"ref": "INC1", "text": AWKWARD}, actor="alice")
+            desk.execute(
+                "hold",
+                {"ref": "INC1", "reason": "awaiting_caller", "comment": AWKWARD},
+                actor="alice",
+            )
+            views = open_views(desk)
+            views.rebuild()
+            dumps.append(dump(views))
+        finally:
+            desk.close()
+    on_sqlite, on_postgres = dumps
+    assert on_postgres == on_sqlite
+    versions = on_postgres["ticket_versions"]
+    assert len(versions) == 6
+    assert any(dict(row)["title"] == AWKWARD for row in versions)
