@@ -94,8 +94,7 @@ def absorb(
                             cursor.execute(
                                 f"INSERT INTO main.{target} SELECT * FROM {name}.{target}"  # noqa: S608 - our table names
                             )
-                    for _, statement in indexes:
-                        view.run(cursor, statement)
+                    view.create_indexes(cursor)
                     view.record_tracking(cursor, tracking)
                 except BaseException:
                     connection.rollback()

@@ -96,10 +96,12 @@ class ViewStore(ViewReads, TrackingRecorder):
         """Build the secondary indexes :meth:`defer_indexes` dropped, if no batch did yet."""
         if self._indexes_at is not None:
             with self.transaction(write=True) as cursor:
-                self._create_indexes(cursor)
+                self.create_indexes(cursor)
             self._indexes_at = None
 
-    def _create_indexes(self, cursor: Executor) -> None:
+    def create_indexes(self, cursor: Executor) -> None:
+        """Create the view's secondary indexes that are missing (in the caller's
+        transaction)."""
         for _, statement in self.secondary_indexes():
             self.run(cursor, statement)
 
@@ -160,7 +162,7 @@ class ViewStore(ViewReads, TrackingRecorder):
                 self.record_tracking(cursor, tracking)
             indexed = self._indexes_at is not None and tracking.notification_id >= self._indexes_at
             if indexed:
-                self._create_indexes(cursor)
+                self.create_indexes(cursor)
         if indexed:  # committed
             self._indexes_at = None
 

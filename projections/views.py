@@ -117,7 +117,7 @@ class DeskViews:
         build the indexes of a view whose rebuild stopped before building them."""
         if self._ready:
             return
-        for store in (self.tickets, self.audit):
+        for store in self.stores().values():
             try:
                 store.max_tracking_id(self.application)
             except (OperationalError, ProgrammingError):

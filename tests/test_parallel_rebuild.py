@@ -128,13 +128,13 @@ def test_a_long_rebuild_in_one_process_indexes_the_views_once_at_the_end(
     monkeypatch.setattr(views_module, "DEFER_INDEXES_FROM", 1000)
     store = copy_of(history, tmp_path, "one")
     built: list[tuple[str, int | None]] = []  # the view, and the batch's position if any
-    create = ViewStore._create_indexes
+    create = ViewStore.create_indexes
 
     def noted(self: ViewStore, cursor: Any) -> None:
         built.append((self.view, self._indexes_at))
         create(self, cursor)
 
-    monkeypatch.setattr(ViewStore, "_create_indexes", noted)
+    monkeypatch.setattr(ViewStore, "create_indexes", noted)
     views, desk_views = rebuilt(store, workers=1)
     assert views == sequential
     head = desk_views.desk.recorder.max_notification_id()
